@@ -1,0 +1,30 @@
+//! Sans-I/O MicroPython WebREPL protocol.
+//!
+//! This crate owns everything a WebREPL client must know about the wire and the board, and
+//! nothing about how bytes move: no sockets, no timers, no browser APIs. A [`Session`] takes
+//! frames and commands in (`handle_text`, `handle_binary`, `put`, `run_code`, …) together with
+//! the current time in milliseconds, and hands back frames to send ([`Session::poll_transmit`]),
+//! events for the user interface ([`Session::poll_event`]) and the next time it wants to be
+//! woken ([`Session::poll_timeout`]). The browser page, the Edrys station and the native
+//! `webrepl` command are thin adapters around it.
+//!
+//! The wire contract is `shared/spec/webrepl.md`; the modules follow its sections:
+//! [`login`] (§3), [`utf8`] (§3, the terminal byte stream), [`transfer`] (§4),
+//! [`control`] and [`paste`] (§5), [`reconnect`] (§6: boards reset and drop the link).
+
+pub mod control;
+pub mod login;
+pub mod paste;
+pub mod reconnect;
+pub mod session;
+pub mod tail;
+pub mod transfer;
+pub mod utf8;
+
+pub use control::ControlKey;
+pub use login::{LoginError, Password};
+pub use reconnect::Backoff;
+pub use session::{
+    CloseInfo, CloseReason, Event, RunError, RunId, Session, SessionConfig, Transmit,
+};
+pub use transfer::{TransferError, TransferId, TransferKind, TransferOutcome, Version};

@@ -1,0 +1,789 @@
+//! One WebREPL session: the link's life from connect to close, with login, the terminal stream,
+//! queued file transfers and queued code runs multiplexed over one WebSocket.
+//!
+//! Inputs: `handle_open`, `handle_text`, `handle_binary`, `handle_close`, `handle_timeout` and
+//! commands (`login`, `send_input`, `put`, `get`, `version`, `run_code`, `interrupt`,
+//! `soft_reset`, `close`), each with the current time in milliseconds. Outputs: frames from
+//! [`Session::poll_transmit`], events from [`Session::poll_event`], and the next wake-up from
+//! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
+
+use crate::control::ControlKey;
+use crate::login::{Login, LoginError, LoginState, LoginStep, Password};
+use crate::paste::{self, Action, Runner};
+pub use crate::paste::{RunError, RunId, RunState};
+use crate::tail::Tail;
+use crate::transfer::{
+    self, Step, Transfer, TransferError, TransferId, TransferKind, TransferOutcome,
+};
+use crate::utf8::{prefix_at_boundary, Utf8Stream};
+use std::collections::VecDeque;
+
+/// Timing and pacing settings.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// From socket creation to open.
+    pub connect_timeout_ms: u64,
+    /// For `Password: ` after open, and for the verdict after the password.
+    pub login_timeout_ms: u64,
+    /// Longest silence of the board during a transfer.
+    pub transfer_timeout_ms: u64,
+    /// Longest wait in each phase of a code run (prompt after Ctrl-C, paste banner, echo).
+    pub run_timeout_ms: u64,
+    /// Most code bytes un-echoed in flight (boards keep ~256 bytes of input).
+    pub paste_window: usize,
+    /// Runs waiting behind the one being sent.
+    pub max_queued_runs: usize,
+    /// Data bytes per put message (≤ 65535).
+    pub put_chunk: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            connect_timeout_ms: 10_000,
+            login_timeout_ms: 5_000,
+            transfer_timeout_ms: 15_000,
+            run_timeout_ms: 3_000,
+            paste_window: 128,
+            max_queued_runs: 8,
+            put_chunk: transfer::PUT_CHUNK,
+        }
+    }
+}
+
+/// A frame for the adapter to send (text frames are strings: browsers require valid UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    Text(String),
+    Binary(Vec<u8>),
+    /// Close with an empty close frame: no status code (a code injects a byte into the board's
+    /// file-transfer parser and keeps the session open: spec §2).
+    Close,
+}
+
+/// How the WebSocket ended, as the adapter saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CloseInfo {
+    /// The close code the socket reported (browsers: 1006 when no close frame came).
+    pub code: Option<u16>,
+}
+
+/// Why a session ended, each with a message a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    #[error("disconnected")]
+    ByUser,
+    #[error("could not connect: nothing accepted the connection. Check that the board is on and on this network, that WebREPL is enabled (import webrepl_setup), and the address and port (default 8266)")]
+    ConnectFailed,
+    #[error("no answer within {0} s: the address may be wrong or unreachable, or the board is busy running code and not accepting connections (press its reset button)")]
+    ConnectTimeout(u64),
+    #[error("connected, but no password prompt arrived within {0} s: this is not a WebREPL server, or the board is busy running code")]
+    NoPrompt(u64),
+    #[error("the board closed the connection before asking for a password: another WebREPL client is probably connected (a board accepts one session at a time); close it and try again")]
+    Rejected,
+    #[error("access denied: wrong password. Enter the password set with webrepl_setup (at most 9 characters)")]
+    AccessDenied,
+    #[error("the board did not answer the password within {0} s")]
+    LoginTimeout(u64),
+    #[error("the board is soft-resetting (Ctrl-D ends the WebREPL session); reconnecting")]
+    SoftReset,
+    #[error("\"{0}\" was not found on the board or cannot be read; the board drops the connection when a get fails")]
+    FileNotFound(String),
+    #[error("the board sent text that is not valid UTF-8 (e.g. a character split across frames), and the browser dropped the connection; connecting through the `webrepl proxy` repairs such output")]
+    InvalidText,
+    #[error("the board stopped answering during a file transfer; the connection was reset to resynchronise")]
+    TransferStalled,
+    #[error("the connection was lost{}", code.map(|c| format!(" (close code {c})")).unwrap_or_default())]
+    Lost { code: Option<u16> },
+}
+
+impl CloseReason {
+    /// True when the board is expected back and a client keeping a session should reconnect.
+    pub fn should_reconnect(&self) -> bool {
+        matches!(
+            self,
+            CloseReason::SoftReset
+                | CloseReason::FileNotFound(_)
+                | CloseReason::TransferStalled
+                | CloseReason::Lost { .. }
+                | CloseReason::InvalidText
+        )
+    }
+
+    /// True when trying again cannot help until the user changes something.
+    pub fn is_final(&self) -> bool {
+        matches!(self, CloseReason::AccessDenied | CloseReason::ByUser)
+    }
+}
+
+/// What the user interface hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The socket is open; the login starts.
+    Opened,
+    /// The board asks for a password and none was given: call [`Session::login`].
+    PasswordRequired,
+    LoggedIn,
+    /// Terminal text (consecutive output is merged into one event).
+    Output(String),
+    /// A transfer moved bytes (consecutive progress of one transfer is merged).
+    TransferProgress {
+        id: TransferId,
+        done: u64,
+        total: Option<u64>,
+    },
+    TransferDone {
+        id: TransferId,
+        outcome: TransferOutcome,
+    },
+    TransferFailed {
+        id: TransferId,
+        kind: TransferKind,
+        error: TransferError,
+    },
+    Run {
+        id: RunId,
+        label: String,
+        state: RunState,
+    },
+    Closed(CloseReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Connecting,
+    /// Open, logging in.
+    LoggingIn,
+    Ready,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Nothing,
+    SoftReset,
+}
+
+/// One WebREPL session over one WebSocket.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    link: Link,
+    now: u64,
+    /// Deadline of the current link phase (connect or login).
+    link_deadline: u64,
+    login: Login,
+    password: Option<Password>,
+    utf8: Utf8Stream,
+    tail: Tail,
+    transmit: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    transfers: VecDeque<Transfer>,
+    transfer_deadline: u64,
+    next_transfer: u32,
+    run: Option<Runner>,
+    runs: VecDeque<(RunId, String, Vec<u8>)>,
+    next_run: u32,
+    /// User input held back while a run owns the terminal.
+    held_input: String,
+    expect: Expect,
+    /// When the user last sent Ctrl-D (a close soon after is a soft reset).
+    user_ctrl_d_at: Option<u64>,
+}
+
+const HELD_INPUT_MAX: usize = 4096;
+
+impl Session {
+    /// A session whose socket is being opened at `now`.
+    pub fn new(config: SessionConfig, password: Option<Password>, now: u64) -> Self {
+        let link_deadline = now + config.connect_timeout_ms;
+        Session {
+            config,
+            link: Link::Connecting,
+            now,
+            link_deadline,
+            login: Login::new(),
+            password,
+            utf8: Utf8Stream::new(),
+            tail: Tail::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            transfers: VecDeque::new(),
+            transfer_deadline: 0,
+            next_transfer: 1,
+            run: None,
+            runs: VecDeque::new(),
+            next_run: 1,
+            held_input: String::new(),
+            expect: Expect::Nothing,
+            user_ctrl_d_at: None,
+        }
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.link == Link::Ready
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.link == Link::Closed
+    }
+
+    /// True while a transfer is queued or running.
+    pub fn transfers_pending(&self) -> usize {
+        self.transfers.len()
+    }
+
+    /// True while put data waits to be sent (the adapter may hold it back under backpressure).
+    pub fn has_bulk(&self) -> bool {
+        self.transfers.front().is_some_and(Transfer::has_data)
+    }
+
+    // ----- inputs from the socket -----
+
+    pub fn handle_open(&mut self, now: u64) {
+        self.now = now;
+        if self.link != Link::Connecting {
+            return;
+        }
+        self.link = Link::LoggingIn;
+        self.link_deadline = now + self.config.login_timeout_ms;
+        self.events.push_back(Event::Opened);
+    }
+
+    /// A text frame arrived (its bytes: the board may send invalid UTF-8).
+    pub fn handle_text(&mut self, bytes: &[u8], now: u64) {
+        self.now = now;
+        match self.link {
+            Link::LoggingIn => match self.login.feed(bytes) {
+                LoginStep::Pending => {}
+                LoginStep::Prompt => {
+                    self.link_deadline = now + self.config.login_timeout_ms;
+                    if let Some(p) = self.password.clone() {
+                        self.send_password(&p);
+                    } else {
+                        self.link_deadline = u64::MAX;
+                        self.events.push_back(Event::PasswordRequired);
+                    }
+                }
+                LoginStep::Connected { rest } => {
+                    self.link = Link::Ready;
+                    self.events.push_back(Event::LoggedIn);
+                    self.show(b"\r\nWebREPL connected\r\n");
+                    self.terminal(&rest);
+                    self.start_next_transfer();
+                }
+                LoginStep::Denied => {
+                    // The board closes TCP itself; close our side too so nothing retries.
+                    self.finish(CloseReason::AccessDenied);
+                    self.transmit.push_back(Transmit::Close);
+                }
+            },
+            Link::Ready => self.terminal(bytes),
+            Link::Connecting | Link::Closed => {}
+        }
+    }
+
+    /// A binary frame arrived: file-transfer replies.
+    pub fn handle_binary(&mut self, mut bytes: &[u8], now: u64) {
+        self.now = now;
+        if self.link != Link::Ready {
+            return;
+        }
+        let mut steps = Vec::new();
+        while !bytes.is_empty() {
+            let Some(t) = self.transfers.front_mut().filter(|t| t.is_started()) else {
+                // Nothing asked for these bytes: ignore them rather than guess.
+                return;
+            };
+            let used = t.feed(bytes, &mut steps);
+            bytes = &bytes[used..];
+            self.transfer_deadline = now + self.config.transfer_timeout_ms;
+            let (id, kind) = (t.id, t.kind.clone());
+            let finished = t.is_finished();
+            for step in steps.drain(..) {
+                self.transfer_step(id, &kind, step);
+            }
+            if finished {
+                self.transfers.pop_front();
+                self.start_next_transfer();
+            } else if used == 0 {
+                break;
+            }
+        }
+    }
+
+    /// The socket closed (or failed to open).
+    pub fn handle_close(&mut self, info: CloseInfo, now: u64) {
+        self.now = now;
+        if self.link == Link::Closed {
+            return;
+        }
+        let reason = match self.link {
+            Link::Connecting => CloseReason::ConnectFailed,
+            Link::LoggingIn => match self.login.state() {
+                LoginState::AwaitPrompt => CloseReason::Rejected,
+                LoginState::Denied | LoginState::AwaitVerdict => CloseReason::AccessDenied,
+                _ => CloseReason::Lost { code: info.code },
+            },
+            _ => {
+                let user_reset = self
+                    .user_ctrl_d_at
+                    .is_some_and(|t| now.saturating_sub(t) < 3000);
+                if self.expect == Expect::SoftReset
+                    || user_reset
+                    || self.tail.contains(b"soft reboot")
+                {
+                    CloseReason::SoftReset
+                } else if let Some(TransferKind::Get { name }) = self
+                    .transfers
+                    .front()
+                    .filter(|t| {
+                        t.is_started()
+                            && t.connection_lost() == TransferError::NotFound(t.kind.name().into())
+                    })
+                    .map(|t| t.kind.clone())
+                {
+                    CloseReason::FileNotFound(name)
+                } else if info.code == Some(1007) {
+                    CloseReason::InvalidText
+                } else {
+                    CloseReason::Lost { code: info.code }
+                }
+            }
+        };
+        self.finish(reason);
+    }
+
+    /// Call when the time from [`Self::poll_timeout`] has come.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.now = now;
+        match self.link {
+            Link::Connecting if now >= self.link_deadline => {
+                self.transmit.push_back(Transmit::Close);
+                self.finish(CloseReason::ConnectTimeout(
+                    self.config.connect_timeout_ms.div_ceil(1000),
+                ));
+                return;
+            }
+            Link::LoggingIn if now >= self.link_deadline => {
+                let secs = self.config.login_timeout_ms.div_ceil(1000);
+                let reason = if self.login.state() == LoginState::AwaitPrompt {
+                    CloseReason::NoPrompt(secs)
+                } else {
+                    CloseReason::LoginTimeout(secs)
+                };
+                self.transmit.push_back(Transmit::Close);
+                self.finish(reason);
+                return;
+            }
+            _ => {}
+        }
+        if self.link != Link::Ready {
+            return;
+        }
+        if let Some(t) = self.transfers.front() {
+            if t.is_started() && now >= self.transfer_deadline {
+                let (id, kind) = (t.id, t.kind.clone());
+                let secs = self.config.transfer_timeout_ms.div_ceil(1000);
+                self.transfers.pop_front();
+                let error = TransferError::Timeout {
+                    name: kind.name().to_owned(),
+                    secs,
+                };
+                self.events
+                    .push_back(Event::TransferFailed { id, kind, error });
+                // The board's transfer parser is mid-message: only a new session resynchronises it.
+                self.transmit.push_back(Transmit::Close);
+                self.finish(CloseReason::TransferStalled);
+                return;
+            }
+        }
+        let mut acts = Vec::new();
+        if let Some(r) = self.run.as_mut() {
+            r.on_timeout(now, &mut acts);
+        }
+        self.run_actions(acts);
+    }
+
+    /// The next time [`Self::handle_timeout`] wants to be called, if any.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        let mut consider = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
+        match self.link {
+            Link::Connecting | Link::LoggingIn if self.link_deadline != u64::MAX => {
+                consider(self.link_deadline)
+            }
+            Link::Ready => {
+                if self.transfers.front().is_some_and(Transfer::is_started) {
+                    consider(self.transfer_deadline);
+                }
+                if let Some(d) = self.run.as_ref().and_then(Runner::deadline) {
+                    consider(d);
+                }
+            }
+            _ => {}
+        }
+        next
+    }
+
+    // ----- outputs -----
+
+    /// The next frame to send. Put data is included only when `bulk_ok` (the adapter's send
+    /// buffer has room); keystrokes and acks are never held behind it.
+    pub fn poll_transmit_with(&mut self, bulk_ok: bool) -> Option<Transmit> {
+        if let Some(t) = self.transmit.pop_front() {
+            return Some(t);
+        }
+        if self.link != Link::Ready {
+            return None;
+        }
+        let t = self.transfers.front_mut()?;
+        if let Some(m) = t.next_message() {
+            if !t.is_started() || m.len() == transfer::HEADER_LEN {
+                self.transfer_deadline = self.now + self.config.transfer_timeout_ms;
+            }
+            return Some(Transmit::Binary(m));
+        }
+        if bulk_ok {
+            let chunk = self.config.put_chunk;
+            if let Some((data, step)) = t.next_data(chunk) {
+                let (id, kind) = (t.id, t.kind.clone());
+                self.transfer_deadline = self.now + self.config.transfer_timeout_ms;
+                self.transfer_step(id, &kind, step);
+                return Some(Transmit::Binary(data));
+            }
+        }
+        None
+    }
+
+    /// The next frame to send, put data included.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.poll_transmit_with(true)
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ----- commands -----
+
+    /// Gives the password (when [`Event::PasswordRequired`] came, or ahead of the prompt).
+    pub fn login(&mut self, password: Password) {
+        if self.login.state() == LoginState::NeedPassword && self.link == Link::LoggingIn {
+            self.link_deadline = self.now + self.config.login_timeout_ms;
+            self.send_password(&password);
+        }
+        self.password = Some(password);
+    }
+
+    /// Keystrokes or pasted text for the REPL. Newlines are sent as `\r` (what Enter sends).
+    pub fn send_input(&mut self, text: &str) {
+        if self.link != Link::Ready || text.is_empty() {
+            return;
+        }
+        let text = text.replace("\r\n", "\r").replace('\n', "\r");
+        if let Some(run) = self.run.as_mut().filter(|r| !r.is_delivered()) {
+            if text.contains('\x03') {
+                let mut acts = Vec::new();
+                run.cancel(RunError::Cancelled, &mut acts);
+                self.run_actions(acts);
+                self.held_input.clear();
+            } else if self.held_input.len() + text.len() <= HELD_INPUT_MAX {
+                self.held_input.push_str(&text);
+            }
+            return;
+        }
+        if text.contains('\x04') {
+            self.user_ctrl_d_at = Some(self.now);
+        }
+        self.send_text(&text);
+    }
+
+    pub fn send_key(&mut self, key: ControlKey) {
+        self.send_input(key.as_str());
+    }
+
+    /// Ctrl-C: stops a running program (and a run being sent).
+    pub fn interrupt(&mut self) {
+        self.send_key(ControlKey::Interrupt);
+    }
+
+    /// Soft reset: Ctrl-C (Ctrl-D acts only on an empty line), then Ctrl-D. The board ends the
+    /// session; [`CloseReason::SoftReset`] follows and the board is back shortly after.
+    pub fn soft_reset(&mut self) {
+        if self.link != Link::Ready {
+            return;
+        }
+        self.cancel_runs(RunError::Cancelled);
+        self.expect = Expect::SoftReset;
+        self.send_text("\x03\x04");
+    }
+
+    /// Queues a put of `data` to `name` on the board.
+    pub fn put(&mut self, name: &str, data: Vec<u8>) -> Result<TransferId, TransferError> {
+        let id = self.transfer_id();
+        self.queue_transfer(Transfer::put(id, name, data)?)
+    }
+
+    /// Queues a get of `name`.
+    pub fn get(&mut self, name: &str) -> Result<TransferId, TransferError> {
+        let id = self.transfer_id();
+        self.queue_transfer(Transfer::get(id, name)?)
+    }
+
+    /// Queues a request for the board's MicroPython version.
+    pub fn version(&mut self) -> Result<TransferId, TransferError> {
+        let id = self.transfer_id();
+        self.queue_transfer(Transfer::version(id))
+    }
+
+    /// Runs a block of code: interrupts what runs, sends the code through paste mode paced by
+    /// its echo, then starts it. `label` says who asked (shown in the terminal).
+    pub fn run_code(&mut self, code: &str, label: &str) -> Result<RunId, RunError> {
+        if self.link != Link::Ready {
+            return Err(RunError::NotConnected);
+        }
+        let prepared = paste::prepare(code)?;
+        let sending = self.run.as_ref().is_some_and(|r| !r.is_delivered());
+        if sending && self.runs.len() >= self.config.max_queued_runs {
+            return Err(RunError::QueueFull(self.runs.len()));
+        }
+        let id = RunId(self.next_run);
+        self.next_run += 1;
+        let label = paste::sanitize_label(label);
+        self.runs.push_back((id, label.clone(), prepared));
+        if sending {
+            self.events.push_back(Event::Run {
+                id,
+                label,
+                state: RunState::Queued,
+            });
+        } else {
+            self.start_next_run();
+        }
+        Ok(id)
+    }
+
+    /// Closes the session with an empty close frame.
+    pub fn close(&mut self) {
+        if self.link == Link::Closed {
+            return;
+        }
+        self.transmit.push_back(Transmit::Close);
+        self.finish(CloseReason::ByUser);
+    }
+
+    // ----- internals -----
+
+    fn send_password(&mut self, p: &Password) {
+        self.transmit.push_back(Transmit::Text(p.line()));
+        self.login.password_sent();
+    }
+
+    fn send_text(&mut self, text: &str) {
+        // Stay far below the 65535-byte message limit, on character boundaries.
+        let mut rest = text;
+        while !rest.is_empty() {
+            let part = prefix_at_boundary(rest, 16 * 1024);
+            self.transmit.push_back(Transmit::Text(part.to_owned()));
+            rest = &rest[part.len()..];
+        }
+    }
+
+    /// Board terminal output after login.
+    fn terminal(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.tail.push(bytes);
+        if let Some(run) = self.run.as_mut() {
+            let mut acts = Vec::new();
+            run.on_output(bytes, self.now, &mut acts);
+            self.run_actions(acts);
+        } else {
+            self.show(bytes);
+        }
+    }
+
+    fn show(&mut self, bytes: &[u8]) {
+        let mut text = String::new();
+        self.utf8.decode(bytes, &mut text);
+        self.push_output(text);
+    }
+
+    fn push_output(&mut self, text: String) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(Event::Output(last)) = self.events.back_mut() {
+            last.push_str(&text);
+        } else {
+            self.events.push_back(Event::Output(text));
+        }
+    }
+
+    fn run_actions(&mut self, acts: Vec<Action>) {
+        let Some((id, label)) = self.run.as_ref().map(|r| (r.id, r.label.clone())) else {
+            return;
+        };
+        let mut start_next = false;
+        for a in acts {
+            match a {
+                Action::Send(s) => self.send_text(&s),
+                Action::Show(b) => self.show(&b),
+                Action::State(state) => {
+                    if matches!(state, RunState::Running | RunState::Failed(_)) {
+                        start_next = true;
+                    }
+                    self.events.push_back(Event::Run {
+                        id,
+                        label: label.clone(),
+                        state,
+                    });
+                }
+            }
+        }
+        if start_next {
+            if !self.held_input.is_empty() {
+                let held = std::mem::take(&mut self.held_input);
+                self.send_text(&held);
+            }
+            if self.run.as_ref().is_some_and(Runner::is_done) {
+                self.run = None;
+            }
+            self.start_next_run();
+        } else if self.run.as_ref().is_some_and(Runner::is_done) {
+            self.run = None;
+        }
+    }
+
+    fn start_next_run(&mut self) {
+        if self.run.as_ref().is_some_and(|r| !r.is_delivered()) {
+            return;
+        }
+        let Some((id, label, code)) = self.runs.pop_front() else {
+            return;
+        };
+        // A program from an earlier run may still be going: the new run interrupts it.
+        let mut runner = Runner::new(
+            id,
+            &label,
+            code,
+            self.config.paste_window,
+            self.config.run_timeout_ms,
+        );
+        let in_raw =
+            self.tail.ends_with(b"\r\n>") || self.tail.ends_with(b"raw REPL; CTRL-B to exit\r\n>");
+        let mut acts = Vec::new();
+        runner.start(self.now, in_raw, &mut acts);
+        self.run = Some(runner);
+        self.run_actions(acts);
+    }
+
+    fn cancel_runs(&mut self, err: RunError) {
+        if let Some(r) = self.run.as_mut() {
+            let mut acts = Vec::new();
+            r.cancel(err.clone(), &mut acts);
+            // On a closed link nothing can be sent.
+            if self.link != Link::Ready {
+                acts.retain(|a| !matches!(a, Action::Send(_)));
+            }
+            let queued = std::mem::take(&mut self.runs);
+            self.run_actions(acts);
+            self.runs = queued;
+        }
+        self.run = None;
+        for (id, label, _) in std::mem::take(&mut self.runs) {
+            self.events.push_back(Event::Run {
+                id,
+                label,
+                state: RunState::Failed(err.clone()),
+            });
+        }
+        self.held_input.clear();
+    }
+
+    fn transfer_id(&mut self) -> TransferId {
+        let id = TransferId(self.next_transfer);
+        self.next_transfer += 1;
+        id
+    }
+
+    fn queue_transfer(&mut self, t: Transfer) -> Result<TransferId, TransferError> {
+        if self.link == Link::Closed {
+            return Err(TransferError::NotConnected);
+        }
+        let id = t.id;
+        self.transfers.push_back(t);
+        self.start_next_transfer();
+        Ok(id)
+    }
+
+    fn start_next_transfer(&mut self) {
+        if self.link == Link::Ready && self.transfers.front().is_some_and(|t| !t.is_started()) {
+            self.transfer_deadline = self.now + self.config.transfer_timeout_ms;
+        }
+    }
+
+    fn transfer_step(&mut self, id: TransferId, kind: &TransferKind, step: Step) {
+        match step {
+            Step::Idle => {}
+            Step::Progress(done, total) => {
+                if let Some(Event::TransferProgress {
+                    id: last,
+                    done: d,
+                    total: t,
+                }) = self.events.back_mut()
+                {
+                    if *last == id {
+                        *d = done;
+                        *t = total;
+                        return;
+                    }
+                }
+                self.events
+                    .push_back(Event::TransferProgress { id, done, total });
+            }
+            Step::Done(outcome) => self.events.push_back(Event::TransferDone { id, outcome }),
+            Step::Failed(error) => self.events.push_back(Event::TransferFailed {
+                id,
+                kind: kind.clone(),
+                error,
+            }),
+        }
+    }
+
+    /// Ends the session: every open transfer and run fails with a reason, then `Closed`.
+    fn finish(&mut self, reason: CloseReason) {
+        let was_ready = self.link == Link::Ready;
+        self.link = Link::Closed;
+        let mut text = String::new();
+        self.utf8.finish(&mut text);
+        self.push_output(text);
+        for (i, t) in std::mem::take(&mut self.transfers).into_iter().enumerate() {
+            let error = if i == 0 && t.is_started() {
+                match (&reason, t.connection_lost()) {
+                    (CloseReason::ByUser, _) => TransferError::Cancelled,
+                    (_, e) => e,
+                }
+            } else {
+                TransferError::NotConnected
+            };
+            self.events.push_back(Event::TransferFailed {
+                id: t.id,
+                kind: t.kind.clone(),
+                error,
+            });
+        }
+        if was_ready || self.run.is_some() {
+            self.cancel_runs(RunError::ConnectionLost);
+        }
+        self.events.push_back(Event::Closed(reason));
+    }
+}
+
+impl From<LoginError> for CloseReason {
+    fn from(_: LoginError) -> Self {
+        CloseReason::AccessDenied
+    }
+}

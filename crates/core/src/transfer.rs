@@ -1,0 +1,545 @@
+//! File transfer over binary frames (spec §4): put, get and version as incremental state
+//! machines over the binary byte stream.
+//!
+//! Replies are parsed byte by byte, so a `WB` status, a get chunk or a version reply may be split
+//! over several frames or merged with the next one. A get sends exactly one ack per chunk and
+//! never one ahead (an extra `00` is read by the board as the start of a new header). Every
+//! message produced is at most 65535 bytes.
+
+use std::collections::VecDeque;
+use thiserror::Error;
+
+pub const HEADER_LEN: usize = 82;
+/// The name field is 64 bytes read as a C string: at most 63 bytes of name.
+pub const MAX_NAME_LEN: usize = 63;
+/// A board drops the socket on a message with a 64-bit length.
+pub const MAX_MESSAGE: usize = 65535;
+/// Data bytes per put message (as the official clients; the board consumes 512 per step).
+pub const PUT_CHUNK: usize = 1024;
+/// The board's largest get chunk.
+pub const GET_CHUNK: usize = 256;
+
+const OP_PUT: u8 = 1;
+const OP_GET: u8 = 2;
+const OP_VERSION: u8 = 3;
+
+/// Identifies one queued or running transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransferId(pub u32);
+
+/// The board's MicroPython version from the version request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub major: u8,
+    pub minor: u8,
+    pub micro: u8,
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransferError {
+    #[error("no file name given")]
+    EmptyName,
+    #[error(
+        "the board name \"{name}\" is {len} bytes in UTF-8; WebREPL allows at most 63 — shorten it"
+    )]
+    NameTooLong { name: String, len: usize },
+    #[error("the board name contains a NUL byte")]
+    NameHasNul,
+    #[error(
+        "the file is {0} bytes; WebREPL can send at most 4 GiB (4294967295 bytes) in one transfer"
+    )]
+    TooLarge(u64),
+    #[error("\"{0}\" was not found on the board, or cannot be read (the board closes the connection when a get fails)")]
+    NotFound(String),
+    #[error("the connection was lost during the transfer of \"{name}\" after {done} bytes")]
+    ConnectionLost { name: String, done: u64 },
+    #[error("the board answered the transfer with error status {0}")]
+    BoardStatus(u16),
+    #[error("the board sent an unexpected reply ({0}); the transfer was stopped")]
+    Protocol(&'static str),
+    #[error("the board did not answer for {secs} s during the transfer of \"{name}\"; a running program can hold transfers up — press Stop (Ctrl-C) and try again")]
+    Timeout { name: String, secs: u64 },
+    #[error("not connected to a board")]
+    NotConnected,
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Checks a board path for the header's name field.
+pub fn validate_name(name: &str) -> Result<(), TransferError> {
+    if name.is_empty() {
+        return Err(TransferError::EmptyName);
+    }
+    if name.as_bytes().contains(&0) {
+        return Err(TransferError::NameHasNul);
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(TransferError::NameTooLong {
+            name: name.to_owned(),
+            len: name.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a file size for a put.
+pub fn validate_size(size: u64) -> Result<u32, TransferError> {
+    u32::try_from(size).map_err(|_| TransferError::TooLarge(size))
+}
+
+/// Encodes the 82-byte request header (`struct "<2sBBQLH64s"`).
+pub fn encode_header(op: u8, size: u32, name: &str) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0] = b'W';
+    h[1] = b'A';
+    h[2] = op;
+    // flags (3) and offset (4..12) stay 0
+    h[12..16].copy_from_slice(&size.to_le_bytes());
+    let n = name.as_bytes();
+    let n = &n[..n.len().min(MAX_NAME_LEN)];
+    h[16..18].copy_from_slice(&(n.len() as u16).to_le_bytes());
+    h[18..18 + n.len()].copy_from_slice(n);
+    h
+}
+
+/// What a transfer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferKind {
+    Put { name: String, size: u64 },
+    Get { name: String },
+    Version,
+}
+
+impl TransferKind {
+    pub fn name(&self) -> &str {
+        match self {
+            TransferKind::Put { name, .. } | TransferKind::Get { name } => name,
+            TransferKind::Version => "",
+        }
+    }
+}
+
+/// How a transfer ended well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    Put { name: String, size: u64 },
+    Get { name: String, data: Vec<u8> },
+    Version(Version),
+}
+
+/// What a transfer did after being fed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to report.
+    Idle,
+    /// More bytes moved: (done, total if known).
+    Progress(u64, Option<u64>),
+    Done(TransferOutcome),
+    Failed(TransferError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Header not sent yet.
+    Start,
+    /// Waiting for the first `WB` (put/get) or the 3-byte reply (version).
+    AwaitStart,
+    /// Put: sending data; `offset` bytes handed out so far.
+    PutSending {
+        offset: usize,
+    },
+    /// Put: all data sent; waiting for the final `WB`.
+    PutAwaitEnd,
+    /// Get: an ack is out; waiting for a chunk's length.
+    GetAwaitLen,
+    /// Get: reading a chunk of `remaining` more bytes.
+    GetChunk {
+        remaining: usize,
+    },
+    /// Get: the empty chunk arrived; waiting for the final `WB`.
+    GetAwaitEnd,
+    Finished,
+}
+
+/// One transfer: feed it the binary bytes the board sends; take the messages to send.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub kind: TransferKind,
+    state: State,
+    /// Put: the file; get: what arrived so far.
+    data: Vec<u8>,
+    /// Reply bytes collected for the current field.
+    field: Vec<u8>,
+    outbox: VecDeque<Vec<u8>>,
+}
+
+impl Transfer {
+    /// A put of `data` to `name`. Checks the name and size before anything is sent.
+    pub fn put(id: TransferId, name: &str, data: Vec<u8>) -> Result<Self, TransferError> {
+        validate_name(name)?;
+        validate_size(data.len() as u64)?;
+        let kind = TransferKind::Put {
+            name: name.to_owned(),
+            size: data.len() as u64,
+        };
+        Ok(Self::new(id, kind, data))
+    }
+
+    pub fn get(id: TransferId, name: &str) -> Result<Self, TransferError> {
+        validate_name(name)?;
+        Ok(Self::new(
+            id,
+            TransferKind::Get {
+                name: name.to_owned(),
+            },
+            Vec::new(),
+        ))
+    }
+
+    pub fn version(id: TransferId) -> Self {
+        Self::new(id, TransferKind::Version, Vec::new())
+    }
+
+    fn new(id: TransferId, kind: TransferKind, data: Vec<u8>) -> Self {
+        Transfer {
+            id,
+            kind,
+            state: State::Start,
+            data,
+            field: Vec::with_capacity(4),
+            outbox: VecDeque::new(),
+        }
+    }
+
+    /// Total bytes when known in advance (put).
+    pub fn total(&self) -> Option<u64> {
+        match &self.kind {
+            TransferKind::Put { size, .. } => Some(*size),
+            _ => None,
+        }
+    }
+
+    /// Bytes moved so far.
+    pub fn done(&self) -> u64 {
+        match self.state {
+            State::PutSending { offset } => offset as u64,
+            State::PutAwaitEnd | State::Finished
+                if matches!(self.kind, TransferKind::Put { .. }) =>
+            {
+                self.data.len() as u64
+            }
+            _ if matches!(self.kind, TransferKind::Get { .. }) => self.data.len() as u64,
+            _ => 0,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    /// True while the board has the header (the board side holds an open transfer).
+    pub fn is_started(&self) -> bool {
+        self.state != State::Start
+    }
+
+    /// The next control message (header or get ack). Put data comes from [`Self::next_data`].
+    pub fn next_message(&mut self) -> Option<Vec<u8>> {
+        if self.state == State::Start {
+            let (op, size) = match &self.kind {
+                TransferKind::Put { size, .. } => (OP_PUT, *size as u32),
+                TransferKind::Get { .. } => (OP_GET, 0),
+                TransferKind::Version => (OP_VERSION, 0),
+            };
+            self.state = State::AwaitStart;
+            return Some(encode_header(op, size, self.kind.name()).to_vec());
+        }
+        self.outbox.pop_front()
+    }
+
+    /// True when put data is waiting to be sent.
+    pub fn has_data(&self) -> bool {
+        matches!(self.state, State::PutSending { offset } if offset < self.data.len())
+    }
+
+    /// The next put data message (at most `max` bytes, never more than 65535); advances progress.
+    pub fn next_data(&mut self, max: usize) -> Option<(Vec<u8>, Step)> {
+        let State::PutSending { offset } = self.state else {
+            return None;
+        };
+        if offset >= self.data.len() {
+            return None;
+        }
+        let end = (offset + max.clamp(1, MAX_MESSAGE)).min(self.data.len());
+        let chunk = self.data[offset..end].to_vec();
+        self.state = if end == self.data.len() {
+            State::PutAwaitEnd
+        } else {
+            State::PutSending { offset: end }
+        };
+        Some((chunk, Step::Progress(end as u64, self.total())))
+    }
+
+    /// Feeds binary bytes from the board. Returns the steps taken and how many bytes of
+    /// `bytes` were consumed (the rest belongs to whatever comes next, normally nothing).
+    pub fn feed(&mut self, mut bytes: &[u8], steps: &mut Vec<Step>) -> usize {
+        let start_len = bytes.len();
+        while !bytes.is_empty() && self.state != State::Finished {
+            match self.state.clone() {
+                State::Start => {
+                    steps.push(self.fail(TransferError::Protocol(
+                        "binary data before the request was sent",
+                    )));
+                    break;
+                }
+                State::AwaitStart => {
+                    let want = if self.kind == TransferKind::Version {
+                        3
+                    } else {
+                        4
+                    };
+                    if !self.fill(&mut bytes, want) {
+                        break;
+                    }
+                    if self.kind == TransferKind::Version {
+                        let v = Version {
+                            major: self.field[0],
+                            minor: self.field[1],
+                            micro: self.field[2],
+                        };
+                        self.field.clear();
+                        self.state = State::Finished;
+                        steps.push(Step::Done(TransferOutcome::Version(v)));
+                        break;
+                    }
+                    match self.take_status() {
+                        Err(e) => {
+                            steps.push(self.fail(e));
+                            break;
+                        }
+                        Ok(()) => {}
+                    }
+                    match self.kind {
+                        TransferKind::Put { .. } => {
+                            if self.data.is_empty() {
+                                self.state = State::PutAwaitEnd;
+                            } else {
+                                self.state = State::PutSending { offset: 0 };
+                            }
+                            steps.push(Step::Progress(0, self.total()));
+                        }
+                        TransferKind::Get { .. } => {
+                            self.outbox.push_back(vec![0]);
+                            self.state = State::GetAwaitLen;
+                            steps.push(Step::Progress(0, None));
+                        }
+                        TransferKind::Version => {}
+                    }
+                }
+                State::PutSending { .. } => {
+                    steps.push(self.fail(TransferError::Protocol(
+                        "data from the board while a put was being sent",
+                    )));
+                    break;
+                }
+                State::PutAwaitEnd => {
+                    if !self.fill(&mut bytes, 4) {
+                        break;
+                    }
+                    if let Err(e) = self.take_status() {
+                        steps.push(self.fail(e));
+                        break;
+                    }
+                    self.state = State::Finished;
+                    let name = self.kind.name().to_owned();
+                    let size = self.data.len() as u64;
+                    self.data = Vec::new();
+                    steps.push(Step::Done(TransferOutcome::Put { name, size }));
+                }
+                State::GetAwaitLen => {
+                    if !self.fill(&mut bytes, 2) {
+                        break;
+                    }
+                    let len = u16::from_le_bytes([self.field[0], self.field[1]]) as usize;
+                    self.field.clear();
+                    if len == 0 {
+                        self.state = State::GetAwaitEnd;
+                    } else {
+                        self.state = State::GetChunk { remaining: len };
+                    }
+                }
+                State::GetChunk { remaining } => {
+                    let n = remaining.min(bytes.len());
+                    self.data.extend_from_slice(&bytes[..n]);
+                    bytes = &bytes[n..];
+                    if n == remaining {
+                        // Chunk complete: exactly one ack for it.
+                        self.outbox.push_back(vec![0]);
+                        self.state = State::GetAwaitLen;
+                    } else {
+                        self.state = State::GetChunk {
+                            remaining: remaining - n,
+                        };
+                    }
+                    steps.push(Step::Progress(self.data.len() as u64, None));
+                }
+                State::GetAwaitEnd => {
+                    if !self.fill(&mut bytes, 4) {
+                        break;
+                    }
+                    if let Err(e) = self.take_status() {
+                        steps.push(self.fail(e));
+                        break;
+                    }
+                    self.state = State::Finished;
+                    let name = self.kind.name().to_owned();
+                    steps.push(Step::Done(TransferOutcome::Get {
+                        name,
+                        data: std::mem::take(&mut self.data),
+                    }));
+                }
+                State::Finished => break,
+            }
+        }
+        start_len - bytes.len()
+    }
+
+    /// The error for a connection that ended while this transfer was open.
+    pub fn connection_lost(&self) -> TransferError {
+        match (&self.kind, &self.state) {
+            (TransferKind::Get { name }, State::AwaitStart) => {
+                TransferError::NotFound(name.clone())
+            }
+            (kind, _) => TransferError::ConnectionLost {
+                name: kind.name().to_owned(),
+                done: self.done(),
+            },
+        }
+    }
+
+    fn fail(&mut self, e: TransferError) -> Step {
+        self.state = State::Finished;
+        self.outbox.clear();
+        Step::Failed(e)
+    }
+
+    /// Collects up to `want` bytes into `field`; true when complete.
+    fn fill(&mut self, bytes: &mut &[u8], want: usize) -> bool {
+        let n = (want - self.field.len()).min(bytes.len());
+        self.field.extend_from_slice(&bytes[..n]);
+        *bytes = &bytes[n..];
+        self.field.len() == want
+    }
+
+    fn take_status(&mut self) -> Result<(), TransferError> {
+        let f = std::mem::take(&mut self.field);
+        if f[0] != b'W' || f[1] != b'B' {
+            return Err(TransferError::Protocol("expected a WB status"));
+        }
+        match u16::from_le_bytes([f[2], f[3]]) {
+            0 => Ok(()),
+            s => Err(TransferError::BoardStatus(s)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_matches_the_capture() {
+        // put_small.jsonl: put of 100 bytes to cap_small.bin
+        let h = encode_header(OP_PUT, 100, "cap_small.bin");
+        let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(hex.starts_with("574101000000000000000000640000000d006361705f736d616c6c2e62696e00"));
+        assert_eq!(h.len(), 82);
+    }
+
+    #[test]
+    fn name_limits() {
+        assert!(validate_name(&"a".repeat(63)).is_ok());
+        let e = validate_name(&"a".repeat(64)).unwrap_err();
+        assert!(e.to_string().contains("at most 63"), "{e}");
+        // 32 × "ä" = 64 bytes
+        assert!(matches!(
+            validate_name(&"ä".repeat(32)),
+            Err(TransferError::NameTooLong { len: 64, .. })
+        ));
+        assert_eq!(validate_name(""), Err(TransferError::EmptyName));
+        assert_eq!(
+            validate_size(1 << 32),
+            Err(TransferError::TooLarge(1 << 32))
+        );
+        assert_eq!(validate_size(u32::MAX as u64), Ok(u32::MAX));
+    }
+
+    #[test]
+    fn get_acks_one_chunk_at_a_time() {
+        let mut t = Transfer::get(TransferId(1), "f").unwrap();
+        assert_eq!(t.next_message().map(|m| m.len()), Some(82));
+        assert_eq!(t.next_message(), None);
+        let mut steps = vec![];
+        t.feed(b"WB\0\0", &mut steps);
+        assert_eq!(t.next_message(), Some(vec![0]));
+        assert_eq!(t.next_message(), None, "never two acks ahead");
+        t.feed(&[3, 0, b'a'], &mut steps);
+        assert_eq!(
+            t.next_message(),
+            None,
+            "no ack before the chunk is complete"
+        );
+        t.feed(b"bc", &mut steps);
+        assert_eq!(t.next_message(), Some(vec![0]));
+        t.feed(&[0, 0, b'W', b'B', 0, 0], &mut steps);
+        assert_eq!(t.next_message(), None, "the end chunk is not acked");
+        assert_eq!(
+            steps.last(),
+            Some(&Step::Done(TransferOutcome::Get {
+                name: "f".into(),
+                data: b"abc".to_vec()
+            }))
+        );
+    }
+
+    #[test]
+    fn put_sends_data_after_the_first_wb() {
+        let mut t = Transfer::put(TransferId(1), "f", vec![7; 3000]).unwrap();
+        t.next_message();
+        assert!(!t.has_data());
+        let mut steps = vec![];
+        t.feed(b"WB\0\0", &mut steps);
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| t.next_data(PUT_CHUNK).map(|(c, _)| c.len())).collect();
+        assert_eq!(sizes, vec![1024, 1024, 952]);
+        t.feed(b"WB\0\0", &mut steps);
+        assert_eq!(
+            steps.last(),
+            Some(&Step::Done(TransferOutcome::Put {
+                name: "f".into(),
+                size: 3000
+            }))
+        );
+    }
+
+    #[test]
+    fn bad_status_and_missing_file() {
+        let mut t = Transfer::put(TransferId(1), "f", vec![1]).unwrap();
+        t.next_message();
+        let mut steps = vec![];
+        t.feed(b"WB\x01\0", &mut steps);
+        assert_eq!(steps, vec![Step::Failed(TransferError::BoardStatus(1))]);
+        let mut g = Transfer::get(TransferId(2), "nope.txt").unwrap();
+        g.next_message();
+        assert_eq!(
+            g.connection_lost(),
+            TransferError::NotFound("nope.txt".into())
+        );
+    }
+}
