@@ -12,6 +12,7 @@
 //! [`login`] (§3), [`utf8`] (§3, the terminal byte stream), [`transfer`] (§4),
 //! [`control`] and [`paste`] (§5), [`reconnect`] (§6: boards reset and drop the link).
 
+pub mod address;
 pub mod control;
 pub mod login;
 pub mod paste;
@@ -21,6 +22,7 @@ pub mod tail;
 pub mod transfer;
 pub mod utf8;
 
+pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;

@@ -93,6 +93,10 @@ pub enum CloseReason {
     InvalidText,
     #[error("the board stopped answering during a file transfer; the connection was reset to resynchronise")]
     TransferStalled,
+    /// A proxy in between closed with a reason of its own (codes 4000–4999: target not
+    /// allowed, board unreachable, another client connected …).
+    #[error("{reason}")]
+    Proxy { code: u16, reason: String },
     #[error("the connection was lost{}", code.map(|c| format!(" (close code {c})")).unwrap_or_default())]
     Lost { code: Option<u16> },
 }
@@ -309,6 +313,23 @@ impl Session {
             } else if used == 0 {
                 break;
             }
+        }
+    }
+
+    /// The socket closed with a close frame carrying `reason`. A proxy's own reason (codes
+    /// 4000–4999) is reported as it is; anything else as [`Self::handle_close`].
+    pub fn handle_close_with_reason(&mut self, info: CloseInfo, reason: &str, now: u64) {
+        let reason: String = reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        match info.code {
+            Some(code @ 4000..=4999) if !reason.trim().is_empty() && self.link != Link::Closed => {
+                self.now = now;
+                self.finish(CloseReason::Proxy { code, reason });
+            }
+            _ => self.handle_close(info, now),
         }
     }
 
