@@ -1,1 +1,18 @@
+//! MicroPython WebREPL in the browser: thin adapters around the sans-I/O `webrepl-core`.
+//!
+//! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
+//! - [`term`] (feature `ui`): xterm.js with batched writes;
+//! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status).
 
+pub mod clock;
+pub mod connection;
+#[cfg(feature = "ui")]
+pub mod page;
+#[cfg(feature = "ui")]
+pub mod term;
+
+#[cfg(all(feature = "ui", target_arch = "wasm32"))]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    page::start();
+}

@@ -27,6 +27,6 @@ pub use control::ControlKey;
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;
 pub use session::{
-    CloseInfo, CloseReason, Event, RunError, RunId, Session, SessionConfig, Transmit,
+    CloseInfo, CloseReason, Event, RunError, RunId, RunState, Session, SessionConfig, Transmit,
 };
 pub use transfer::{TransferError, TransferId, TransferKind, TransferOutcome, Version};

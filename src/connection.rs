@@ -1,0 +1,299 @@
+//! The browser WebSocket driving one `webrepl_core::Session`.
+//!
+//! Opens `new WebSocket(url)` with no subprotocol and `binaryType = "arraybuffer"`, feeds every
+//! frame, open and close to the session, sends what the session asks for (an empty close frame
+//! on close: `ws.close()` with no code), runs the session's timer, and holds put data back while
+//! the socket's send buffer is full. Events go to one listener, called with no borrow held, so
+//! the listener may call back into the connection.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+use webrepl_core::{
+    parse_board_url, AddressError, CloseInfo, ControlKey, Event, Password, RunError, RunId,
+    Session, SessionConfig, TransferError, TransferId, Transmit,
+};
+
+use crate::clock::now_ms;
+
+/// Put data is held back while more than this is waiting in the socket's send buffer.
+const SEND_BUFFER_HIGH: u32 = 256 * 1024;
+
+/// Why a connection could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Address(#[from] AddressError),
+    #[error("this page is served over HTTPS, so the browser does not allow it to open {0} (plain ws:// to another machine). Run `webrepl proxy` on this computer and use ws://localhost:8765/{0}")]
+    MixedContent(String),
+    #[error("the browser refused to open {url}: {detail}")]
+    Browser { url: String, detail: String },
+}
+
+pub type Listener = Rc<dyn Fn(Event)>;
+
+struct Inner {
+    session: Session,
+    ws: WebSocket,
+    listener: Listener,
+    /// The armed timer: (handle, due time).
+    timer: Option<(i32, u64)>,
+    /// Fires the session's timeout and pumps; one closure for the connection's lifetime.
+    tick: Closure<dyn FnMut()>,
+    _handlers: Vec<Box<dyn std::any::Any>>,
+}
+
+/// One WebREPL connection in the browser. Cloning gives another handle to the same connection.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Rc<RefCell<Option<Inner>>>,
+    url: Rc<str>,
+}
+
+impl Connection {
+    /// Opens a connection to `url` (anything [`parse_board_url`] accepts).
+    pub fn open(
+        url: &str,
+        password: Option<Password>,
+        config: SessionConfig,
+        listener: Listener,
+    ) -> Result<Connection, ConnectError> {
+        let board = parse_board_url(url)?;
+        let page_https = web_sys::window()
+            .and_then(|w| w.location().protocol().ok())
+            .is_some_and(|p| p == "https:");
+        if page_https && board.blocked_on_https_page() {
+            return Err(ConnectError::MixedContent(board.url));
+        }
+        let ws = WebSocket::new(&board.url).map_err(|e| ConnectError::Browser {
+            url: board.url.clone(),
+            detail: js_error_text(&e),
+        })?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let conn = Connection {
+            inner: Rc::new(RefCell::new(None)),
+            url: board.url.as_str().into(),
+        };
+        let session = Session::new(config, password, now_ms());
+        let handlers = conn.attach(&ws);
+        let tick = {
+            let weak = Rc::downgrade(&conn.inner);
+            let url = conn.url.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                if let Some(rc) = weak.upgrade() {
+                    if let Some(i) = rc.borrow_mut().as_mut() {
+                        i.timer = None;
+                        i.session.handle_timeout(now_ms());
+                    }
+                    pump(&rc, &url);
+                }
+            })
+        };
+        *conn.inner.borrow_mut() = Some(Inner {
+            session,
+            ws,
+            listener,
+            timer: None,
+            tick,
+            _handlers: handlers,
+        });
+        conn.pump();
+        Ok(conn)
+    }
+
+    /// The normalised URL this connection uses.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn attach(&self, ws: &WebSocket) -> Vec<Box<dyn std::any::Any>> {
+        let weak = Rc::downgrade(&self.inner);
+        let url = self.url.clone();
+        let on_open = {
+            let (weak, url) = (weak.clone(), url.clone());
+            Closure::<dyn FnMut()>::new(move || with(&weak, &url, |s| s.handle_open(now_ms())))
+        };
+        let on_message = {
+            let (weak, url) = (weak.clone(), url.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                let data = e.data();
+                if let Some(text) = data.as_string() {
+                    with(&weak, &url, |s| s.handle_text(text.as_bytes(), now_ms()));
+                } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
+                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                    with(&weak, &url, |s| s.handle_binary(&bytes, now_ms()));
+                }
+            })
+        };
+        let on_close = {
+            let (weak, url) = (weak.clone(), url.clone());
+            Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+                let info = CloseInfo {
+                    code: Some(e.code()),
+                };
+                let reason = e.reason();
+                with(&weak, &url, |s| {
+                    s.handle_close_with_reason(info, &reason, now_ms())
+                });
+            })
+        };
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)]
+    }
+
+    fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let r = self.inner.borrow_mut().as_mut().map(|i| f(&mut i.session));
+        self.pump();
+        r
+    }
+
+    pub fn login(&self, password: Password) {
+        self.with_session(|s| s.login(password));
+    }
+
+    pub fn send_input(&self, text: &str) {
+        self.with_session(|s| s.send_input(text));
+    }
+
+    pub fn send_key(&self, key: ControlKey) {
+        self.with_session(|s| s.send_key(key));
+    }
+
+    pub fn soft_reset(&self) {
+        self.with_session(Session::soft_reset);
+    }
+
+    pub fn put(&self, name: &str, data: Vec<u8>) -> Result<TransferId, TransferError> {
+        self.with_session(|s| s.put(name, data))
+            .unwrap_or(Err(TransferError::NotConnected))
+    }
+
+    pub fn get(&self, name: &str) -> Result<TransferId, TransferError> {
+        self.with_session(|s| s.get(name))
+            .unwrap_or(Err(TransferError::NotConnected))
+    }
+
+    pub fn version(&self) -> Result<TransferId, TransferError> {
+        self.with_session(Session::version)
+            .unwrap_or(Err(TransferError::NotConnected))
+    }
+
+    pub fn run_code(&self, code: &str, label: &str) -> Result<RunId, RunError> {
+        self.with_session(|s| s.run_code(code, label))
+            .unwrap_or(Err(RunError::NotConnected))
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.inner
+            .borrow()
+            .as_ref()
+            .is_some_and(|i| i.session.is_logged_in())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner
+            .borrow()
+            .as_ref()
+            .is_none_or(|i| i.session.is_closed())
+    }
+
+    /// Closes with an empty close frame.
+    pub fn close(&self) {
+        self.with_session(Session::close);
+    }
+
+    /// Sends what the session wants sent, re-arms timers, then hands events to the listener.
+    fn pump(&self) {
+        pump(&self.inner, &self.url);
+    }
+}
+
+fn with(weak: &Weak<RefCell<Option<Inner>>>, url: &Rc<str>, f: impl FnOnce(&mut Session)) {
+    if let Some(rc) = weak.upgrade() {
+        if let Some(i) = rc.borrow_mut().as_mut() {
+            f(&mut i.session);
+        }
+        pump(&rc, url);
+    }
+}
+
+fn pump(rc: &Rc<RefCell<Option<Inner>>>, _url: &Rc<str>) {
+    let (events, listener) = {
+        let mut guard = rc.borrow_mut();
+        let Some(i) = guard.as_mut() else { return };
+        loop {
+            let bulk_ok = i.ws.buffered_amount() < SEND_BUFFER_HIGH;
+            let Some(t) = i.session.poll_transmit_with(bulk_ok) else {
+                break;
+            };
+            // A send on a closing socket throws; the close event that follows tells the session.
+            let _ = match t {
+                Transmit::Text(s) => i.ws.send_with_str(&s),
+                Transmit::Binary(b) => i.ws.send_with_u8_array(&b),
+                Transmit::Close => {
+                    detach(&i.ws);
+                    i.ws.close()
+                }
+            };
+        }
+        schedule(i);
+        let events: Vec<Event> = std::iter::from_fn(|| i.session.poll_event()).collect();
+        if i.session.is_closed() {
+            detach(&i.ws);
+            clear_timers(i);
+        }
+        (events, i.listener.clone())
+    };
+    for e in events {
+        listener(e);
+    }
+}
+
+fn detach(ws: &WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+}
+
+fn clear_timers(i: &mut Inner) {
+    if let (Some(w), Some((id, _))) = (web_sys::window(), i.timer.take()) {
+        w.clear_timeout_with_handle(id);
+    }
+}
+
+/// Arms the timer for the session's next deadline or, while put data is held back by a full
+/// send buffer, for a retry in 2 ms. A timer that fires early is harmless (the session ignores
+/// deadlines not yet due), so a later deadline never re-arms.
+fn schedule(i: &mut Inner) {
+    let Some(w) = web_sys::window() else { return };
+    let now = now_ms();
+    let bulk = i.session.has_bulk().then_some(now + 2);
+    let due = match (i.session.poll_timeout(), bulk) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(due) = due else { return };
+    if i.timer.is_some_and(|(_, at)| at <= due) {
+        return;
+    }
+    clear_timers(i);
+    let delay = due.saturating_sub(now).min(i32::MAX as u64) as i32;
+    if let Ok(id) = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+        i.tick.as_ref().unchecked_ref(),
+        delay,
+    ) {
+        i.timer = Some((id, due));
+    }
+}
+
+/// A readable text for a JavaScript exception.
+pub fn js_error_text(e: &wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}

@@ -1,0 +1,725 @@
+//! The standalone page (a replacement for MicroPython's webrepl.html): board address and
+//! password, Connect/Disconnect with a visible status, the terminal, Stop and Soft reset,
+//! sending files (picker or drag-and-drop, editable destination names, progress) and getting a
+//! file by name (progress in bytes, then a browser download).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement, HtmlProgressElement};
+use webrepl_core::transfer::validate_name;
+use webrepl_core::{
+    Backoff, ControlKey, Event, Password, RunState, SessionConfig, TransferId, TransferKind,
+    TransferOutcome,
+};
+
+use crate::connection::{js_error_text, Connection};
+use crate::term::Term;
+
+const DEFAULT_URL: &str = "ws://192.168.4.1:8266/";
+const KEY_URL: &str = "webrepl.url";
+
+/// The page's elements, found once by id.
+struct Els {
+    url: HtmlInputElement,
+    password: HtmlInputElement,
+    remember: HtmlInputElement,
+    connect: HtmlElement,
+    status: HtmlElement,
+    version: HtmlElement,
+    message: HtmlElement,
+    uploads: HtmlElement,
+    send: HtmlElement,
+    get_name: HtmlInputElement,
+    downloads: HtmlElement,
+}
+
+/// One file picked for sending.
+struct Upload {
+    file: File,
+    row: Element,
+    id: Option<TransferId>,
+}
+
+struct Page {
+    doc: Document,
+    els: Els,
+    term: RefCell<Term>,
+    conn: RefCell<Option<Connection>>,
+    /// True while the user wants a connection (reconnect after resets and drops).
+    wanted: Cell<bool>,
+    backoff: RefCell<Backoff>,
+    reconnect_timer: Cell<Option<i32>>,
+    uploads: RefCell<Vec<Upload>>,
+    /// Rows of transfers in flight, by id.
+    rows: RefCell<HashMap<TransferId, Element>>,
+    version_id: Cell<Option<TransferId>>,
+}
+
+/// Builds the page and wires it up. Errors at this point (a broken page) go to the console.
+pub fn start() {
+    if let Err(e) = try_start() {
+        web_sys::console::error_1(&format!("webrepl: the page could not start: {e}").into());
+    }
+}
+
+fn try_start() -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let doc = window.document().ok_or("no document")?;
+    let els = Els {
+        url: by_id(&doc, "url")?,
+        password: by_id(&doc, "password")?,
+        remember: by_id(&doc, "remember")?,
+        connect: by_id(&doc, "connect")?,
+        status: by_id(&doc, "status")?,
+        version: by_id(&doc, "version")?,
+        message: by_id(&doc, "message")?,
+        uploads: by_id(&doc, "uploads")?,
+        send: by_id(&doc, "send")?,
+        get_name: by_id(&doc, "get-name")?,
+        downloads: by_id(&doc, "downloads")?,
+    };
+    let term_el: HtmlElement = by_id(&doc, "terminal")?;
+    let term = Term::new(&term_el);
+    let page = Rc::new(Page {
+        doc: doc.clone(),
+        els,
+        term: RefCell::new(term),
+        conn: RefCell::new(None),
+        wanted: Cell::new(false),
+        backoff: RefCell::new(Backoff::new(500, 8000)),
+        reconnect_timer: Cell::new(None),
+        uploads: RefCell::new(Vec::new()),
+        rows: RefCell::new(HashMap::new()),
+        version_id: Cell::new(None),
+    });
+    page.init_fields();
+    page.wire(&term_el)?;
+    page.term
+        .borrow()
+        .notice("MicroPython WebREPL — enter the board's address and password, then Connect.");
+    Ok(())
+}
+
+fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
+    doc.get_element_by_id(id)
+        .ok_or_else(|| format!("#{id} is missing"))?
+        .dyn_into::<T>()
+        .map_err(|_| format!("#{id} has the wrong element type"))
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn password_key(url: &str) -> String {
+    format!("webrepl.password@{url}")
+}
+
+fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
+    target: &web_sys::EventTarget,
+    kind: &str,
+    f: impl FnMut(E) + 'static,
+) {
+    let cb = Closure::<dyn FnMut(E)>::new(f);
+    let _ = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+    cb.forget(); // page-lifetime handler
+}
+
+impl Page {
+    /// Board address from `?url=`, else the `#` part (as webrepl.html), else the last one used.
+    fn init_fields(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let loc = window.location();
+        let search = loc.search().unwrap_or_default();
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+        let from_query = params
+            .as_ref()
+            .and_then(|p| p.get("url"))
+            .filter(|u| !u.is_empty());
+        let from_hash = loc
+            .hash()
+            .ok()
+            .map(|h| h.trim_start_matches('#').to_owned())
+            .filter(|h| !h.is_empty());
+        let remembered = storage().and_then(|s| s.get_item(KEY_URL).ok().flatten());
+        let url = from_query
+            .or(from_hash)
+            .or(remembered)
+            .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        self.els.url.set_value(&url);
+        // A demo password in the query (the virtual board's) is taken once and removed from the
+        // address bar, so it does not stay in history or get shared with the link.
+        if let Some(pw) = params.as_ref().and_then(|p| p.get("password")) {
+            self.els.password.set_value(&pw);
+            if let Some(p) = params.as_ref() {
+                p.delete("password");
+                let q = String::from(p.to_string());
+                let path = loc.pathname().unwrap_or_default();
+                let hash = loc.hash().unwrap_or_default();
+                let clean = if q.is_empty() {
+                    format!("{path}{hash}")
+                } else {
+                    format!("{path}?{q}{hash}")
+                };
+                if let Ok(h) = window.history() {
+                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
+                }
+            }
+        } else if let Some(pw) =
+            storage().and_then(|s| s.get_item(&password_key(&url)).ok().flatten())
+        {
+            self.els.password.set_value(&pw);
+            self.els.remember.set_checked(true);
+        }
+    }
+
+    fn wire(self: &Rc<Self>, term_el: &HtmlElement) -> Result<(), String> {
+        let doc: &web_sys::EventTarget = self.doc.as_ref();
+        let form: web_sys::EventTarget = by_id::<HtmlElement>(&self.doc, "connect-form")?.into();
+        let p = self.clone();
+        listen(&form, "submit", move |e: web_sys::Event| {
+            e.prevent_default();
+            if p.wanted.get() {
+                p.disconnect();
+            } else {
+                p.connect();
+            }
+        });
+        let p = self.clone();
+        self.term.borrow_mut().on_data(move |data| {
+            if let Some(c) = p.live() {
+                c.send_input(&data);
+            }
+        });
+        let p = self.clone();
+        self.term
+            .borrow_mut()
+            .on_multiline_paste(term_el, move |text| p.run(&text, "paste"));
+        for (id, key) in [("stop", Some(ControlKey::Interrupt)), ("reset", None)] {
+            let p = self.clone();
+            let el: web_sys::EventTarget = by_id::<HtmlElement>(&self.doc, id)?.into();
+            listen(&el, "click", move |_: web_sys::Event| {
+                match (p.live(), key) {
+                    (Some(c), Some(k)) => c.send_key(k),
+                    (Some(c), None) => c.soft_reset(),
+                    (None, _) => p.show_message("Not connected.", false),
+                }
+            });
+        }
+        // Files: picker and drag-and-drop anywhere on the page.
+        let picker: HtmlInputElement = by_id(&self.doc, "file-input")?;
+        let p = self.clone();
+        let picker2 = picker.clone();
+        listen(&picker, "change", move |_: web_sys::Event| {
+            if let Some(files) = picker2.files() {
+                p.add_files(&files);
+            }
+            picker2.set_value("");
+        });
+        let overlay: HtmlElement = by_id(&self.doc, "drop-overlay")?;
+        let o = overlay.clone();
+        listen(doc, "dragover", move |e: web_sys::DragEvent| {
+            if e.data_transfer()
+                .is_some_and(|d| d.types().includes(&"Files".into(), 0))
+            {
+                e.prevent_default();
+                o.set_hidden(false);
+            }
+        });
+        let o = overlay.clone();
+        listen(doc, "dragleave", move |e: web_sys::DragEvent| {
+            if e.related_target().is_none() {
+                o.set_hidden(true);
+            }
+        });
+        let p = self.clone();
+        listen(doc, "drop", move |e: web_sys::DragEvent| {
+            overlay.set_hidden(true);
+            if let Some(files) = e.data_transfer().and_then(|d| d.files()) {
+                if files.length() > 0 {
+                    e.prevent_default();
+                    p.add_files(&files);
+                }
+            }
+        });
+        let p = self.clone();
+        listen(&self.els.send, "click", move |_: web_sys::Event| {
+            p.send_files()
+        });
+        let get_form: web_sys::EventTarget = by_id::<HtmlElement>(&self.doc, "get-form")?.into();
+        let p = self.clone();
+        listen(&get_form, "submit", move |e: web_sys::Event| {
+            e.prevent_default();
+            p.get_file();
+        });
+        // Close with an empty close frame before the browser would send 1001 on unload.
+        let p = self.clone();
+        if let Some(w) = web_sys::window() {
+            listen(&w, "pagehide", move |_: web_sys::Event| {
+                p.wanted.set(false);
+                if let Some(c) = p.conn.borrow().as_ref() {
+                    c.close();
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The connection when logged in.
+    fn live(&self) -> Option<Connection> {
+        self.conn
+            .borrow()
+            .as_ref()
+            .filter(|c| c.is_logged_in())
+            .cloned()
+    }
+
+    fn connect(self: &Rc<Self>) {
+        self.cancel_reconnect();
+        let url = self.els.url.value();
+        let password = match Password::new(&self.els.password.value()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.show_message(&format!("Password: {e}"), false);
+                let _ = self.els.password.focus();
+                return;
+            }
+        };
+        self.wanted.set(true);
+        self.open(&url, password);
+    }
+
+    fn open(self: &Rc<Self>, url: &str, password: Password) {
+        let weak = Rc::downgrade(self);
+        let listener = Rc::new(move |e: Event| {
+            if let Some(p) = weak.upgrade() {
+                p.on_event(e);
+            }
+        });
+        match Connection::open(
+            url,
+            Some(password.clone()),
+            SessionConfig::default(),
+            listener,
+        ) {
+            Ok(conn) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(KEY_URL, conn.url());
+                    if self.els.remember.checked() {
+                        let _ = s.set_item(&password_key(conn.url()), password.as_str());
+                    } else {
+                        let _ = s.remove_item(&password_key(conn.url()));
+                    }
+                }
+                self.set_status("connecting", &format!("Connecting to {}…", conn.url()));
+                self.els.connect.set_text_content(Some("Disconnect"));
+                *self.conn.borrow_mut() = Some(conn);
+            }
+            Err(e) => {
+                self.wanted.set(false);
+                self.set_status("error", "Not connected");
+                self.show_message(&e.to_string(), false);
+            }
+        }
+    }
+
+    fn disconnect(&self) {
+        self.wanted.set(false);
+        self.cancel_reconnect();
+        let conn = self.conn.borrow_mut().take();
+        if let Some(c) = conn {
+            c.close();
+        }
+        self.set_status("disconnected", "Disconnected");
+        self.els.connect.set_text_content(Some("Connect"));
+    }
+
+    fn on_event(self: &Rc<Self>, e: Event) {
+        match e {
+            Event::Output(text) => self.term.borrow().write(&text),
+            Event::Opened => self.set_status("connecting", "Logging in…"),
+            Event::PasswordRequired => self.show_message(
+                "The board asks for a password: enter it and press Connect.",
+                false,
+            ),
+            Event::LoggedIn => {
+                self.backoff.borrow_mut().reset();
+                self.hide_message();
+                let url = self
+                    .conn
+                    .borrow()
+                    .as_ref()
+                    .map(|c| c.url().to_owned())
+                    .unwrap_or_default();
+                self.set_status("connected", &format!("Connected to {url}"));
+                let conn = self.conn.borrow().clone();
+                if let Some(c) = conn {
+                    self.version_id.set(c.version().ok());
+                }
+                self.update_send_button();
+                self.term.borrow().focus();
+            }
+            Event::TransferProgress { id, done, total } => self.progress(id, done, total),
+            Event::TransferDone { id, outcome } => self.transfer_done(id, outcome),
+            Event::TransferFailed { id, kind, error } => {
+                if Some(id) == self.version_id.get() {
+                    return;
+                }
+                let what = match &kind {
+                    TransferKind::Put { name, .. } => format!("Sending {name} failed: {error}"),
+                    TransferKind::Get { name } => format!("Getting {name} failed: {error}"),
+                    TransferKind::Version => return,
+                };
+                self.finish_row(id, "failed", &error.to_string());
+                self.show_message(&what, false);
+            }
+            Event::Run { label, state, .. } => match state {
+                RunState::Queued => self
+                    .term
+                    .borrow()
+                    .notice(&format!("run from {label} is waiting for the current one")),
+                RunState::Failed(err) => {
+                    self.term
+                        .borrow()
+                        .notice(&format!("run from {label} failed: {err}"));
+                    self.show_message(&format!("Run failed: {err}"), false);
+                }
+                _ => {}
+            },
+            Event::Closed(reason) => {
+                self.version_id.set(None);
+                self.els.version.set_text_content(None);
+                self.update_send_button();
+                if !self.wanted.get() {
+                    return;
+                }
+                let text = reason.to_string();
+                if reason.should_reconnect() {
+                    let delay = self.backoff.borrow_mut().next_delay();
+                    self.term.borrow().notice(&format!(
+                        "{text} (reconnecting in {:.1} s)",
+                        delay as f64 / 1000.0
+                    ));
+                    self.set_status(
+                        "reconnecting",
+                        &format!("Reconnecting in {:.1} s…", delay as f64 / 1000.0),
+                    );
+                    self.show_message(&text, true);
+                    self.schedule_reconnect(delay);
+                } else {
+                    self.wanted.set(false);
+                    self.els.connect.set_text_content(Some("Connect"));
+                    self.set_status("error", "Not connected");
+                    self.show_message(&text, false);
+                    self.term.borrow().notice(&text);
+                }
+            }
+        }
+    }
+
+    fn schedule_reconnect(self: &Rc<Self>, delay: u64) {
+        let Some(w) = web_sys::window() else { return };
+        let weak = Rc::downgrade(self);
+        let cb = Closure::once_into_js(move || {
+            if let Some(p) = weak.upgrade() {
+                p.reconnect_timer.set(None);
+                if p.wanted.get() {
+                    match Password::new(&p.els.password.value()) {
+                        Ok(pw) => {
+                            let url = p.els.url.value();
+                            p.open(&url, pw);
+                        }
+                        Err(e) => p.show_message(&format!("Password: {e}"), false),
+                    }
+                }
+            }
+        });
+        if let Ok(id) = w
+            .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), delay as i32)
+        {
+            self.reconnect_timer.set(Some(id));
+        }
+    }
+
+    fn cancel_reconnect(&self) {
+        if let (Some(id), Some(w)) = (self.reconnect_timer.take(), web_sys::window()) {
+            w.clear_timeout_with_handle(id);
+        }
+    }
+
+    fn run(&self, code: &str, label: &str) {
+        match self.live() {
+            Some(c) => {
+                if let Err(e) = c.run_code(code, label) {
+                    self.show_message(&format!("Cannot run the pasted code: {e}"), false);
+                }
+            }
+            None => self.show_message("Not connected: connect to a board first.", false),
+        }
+    }
+
+    // ----- files -----
+
+    fn add_files(self: &Rc<Self>, files: &web_sys::FileList) {
+        for i in 0..files.length() {
+            let Some(file) = files.get(i) else { continue };
+            let Ok(row) = self.doc.create_element("li") else {
+                continue;
+            };
+            row.set_attribute("data-state", "ready").ok();
+            let name = file.name();
+            let html = format!(
+                "<input class=\"dest\" spellcheck=\"false\" aria-label=\"Name on the board\"><button class=\"remove\" title=\"Remove\">×</button><progress max=\"{}\" value=\"0\"></progress><span class=\"state\">{} bytes, ready</span>",
+                file.size().max(1.0),
+                file.size()
+            );
+            row.set_inner_html(&html);
+            if let Some(dest) = row
+                .query_selector(".dest")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            {
+                dest.set_value(&name);
+            }
+            if let Some(btn) = row.query_selector(".remove").ok().flatten() {
+                let (p, r) = (self.clone(), row.clone());
+                listen(&btn, "click", move |_: web_sys::Event| {
+                    p.uploads
+                        .borrow_mut()
+                        .retain(|u| u.row != r || u.id.is_some());
+                    if p.uploads.borrow().iter().all(|u| u.row != r) {
+                        r.remove();
+                    }
+                    p.update_send_button();
+                });
+            }
+            let _ = self.els.uploads.append_child(&row);
+            self.uploads.borrow_mut().push(Upload {
+                file,
+                row,
+                id: None,
+            });
+        }
+        self.update_send_button();
+    }
+
+    fn update_send_button(&self) {
+        let ready = self.uploads.borrow().iter().any(|u| u.id.is_none());
+        let _ = self
+            .els
+            .send
+            .toggle_attribute_with_force("disabled", !(ready && self.live().is_some()));
+    }
+
+    fn send_files(self: &Rc<Self>) {
+        let Some(conn) = self.live() else {
+            self.show_message("Not connected: connect to a board first.", false);
+            return;
+        };
+        let pending: Vec<(File, Element)> = self
+            .uploads
+            .borrow()
+            .iter()
+            .filter(|u| u.id.is_none())
+            .map(|u| (u.file.clone(), u.row.clone()))
+            .collect();
+        for (file, row) in pending {
+            let dest = row
+                .query_selector(".dest")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+                .map(|i| i.value().trim().to_owned())
+                .unwrap_or_default();
+            if let Err(e) = validate_name(&dest) {
+                set_row(&row, "failed", &e.to_string());
+                continue;
+            }
+            if file.size() > u32::MAX as f64 {
+                set_row(&row, "failed", "larger than 4 GiB: WebREPL cannot send it");
+                continue;
+            }
+            set_row(&row, "reading", "reading the file…");
+            // Mark it taken now, so a second click does not send it twice.
+            if let Some(u) = self.uploads.borrow_mut().iter_mut().find(|u| u.row == row) {
+                u.id = Some(TransferId(u32::MAX));
+            }
+            let (p, conn, row2) = (self.clone(), conn.clone(), row.clone());
+            let on_data: Closure<dyn FnMut(JsValue)> = Closure::once(move |buf: JsValue| {
+                let data = js_sys::Uint8Array::new(&buf).to_vec();
+                match conn.put(&dest, data) {
+                    Ok(id) => {
+                        if let Some(u) = p.uploads.borrow_mut().iter_mut().find(|u| u.row == row2) {
+                            u.id = Some(id);
+                        }
+                        if let Some(input) = row2.query_selector(".dest").ok().flatten() {
+                            let _ = input.set_attribute("readonly", "");
+                        }
+                        set_row(&row2, "queued", "waiting…");
+                        p.rows.borrow_mut().insert(id, row2);
+                    }
+                    Err(e) => set_row(&row2, "failed", &e.to_string()),
+                }
+            });
+            let on_error = {
+                let row = row.clone();
+                Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
+                    set_row(
+                        &row,
+                        "failed",
+                        &format!("could not read the file: {}", js_error_text(&e)),
+                    )
+                })
+            };
+            let _ = file.array_buffer().then2(&on_data, &on_error);
+            // Each runs at most once; the pair is small and lives until the read settles.
+            on_data.forget();
+            on_error.forget();
+        }
+        self.update_send_button();
+    }
+
+    fn get_file(self: &Rc<Self>) {
+        let name = self.els.get_name.value().trim().to_owned();
+        if let Err(e) = validate_name(&name) {
+            self.show_message(&format!("Get: {e}"), false);
+            return;
+        }
+        let Some(conn) = self.live() else {
+            self.show_message("Not connected: connect to a board first.", false);
+            return;
+        };
+        match conn.get(&name) {
+            Ok(id) => {
+                let Ok(row) = self.doc.create_element("li") else {
+                    return;
+                };
+                row.set_inner_html(
+                    "<span class=\"name\"></span><span class=\"state\">waiting…</span>",
+                );
+                if let Some(n) = row.query_selector(".name").ok().flatten() {
+                    n.set_text_content(Some(&name));
+                }
+                row.set_attribute("data-state", "queued").ok();
+                let _ = self.els.downloads.prepend_with_node_1(&row);
+                self.rows.borrow_mut().insert(id, row);
+            }
+            Err(e) => self.show_message(&format!("Get: {e}"), false),
+        }
+    }
+
+    fn progress(&self, id: TransferId, done: u64, total: Option<u64>) {
+        let rows = self.rows.borrow();
+        let Some(row) = rows.get(&id) else { return };
+        let text = match total {
+            Some(t) if t > 0 => format!(
+                "{done} / {t} bytes ({:.0} %)",
+                done as f64 * 100.0 / t as f64
+            ),
+            _ => format!("{done} bytes"),
+        };
+        set_row(row, "active", &text);
+        if let Some(bar) = row
+            .query_selector("progress")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
+        {
+            bar.set_value(done as f64);
+        }
+    }
+
+    fn transfer_done(&self, id: TransferId, outcome: TransferOutcome) {
+        match outcome {
+            TransferOutcome::Version(v) => {
+                self.els
+                    .version
+                    .set_text_content(Some(&format!("MicroPython {v}")));
+            }
+            TransferOutcome::Put { name, size } => {
+                self.finish_row(id, "done", &format!("sent {size} bytes to {name}"));
+                self.uploads.borrow_mut().retain(|u| u.id != Some(id));
+            }
+            TransferOutcome::Get { name, data } => {
+                let size = data.len();
+                match download(&self.doc, &name, &data) {
+                    Ok(()) => self.finish_row(id, "done", &format!("{size} bytes, downloaded")),
+                    Err(e) => self.finish_row(
+                        id,
+                        "failed",
+                        &format!("got {size} bytes but the download failed: {e}"),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn finish_row(&self, id: TransferId, state: &str, text: &str) {
+        if let Some(row) = self.rows.borrow_mut().remove(&id) {
+            set_row(&row, state, text);
+        }
+    }
+
+    // ----- status -----
+
+    fn set_status(&self, state: &str, text: &str) {
+        let _ = self.els.status.set_attribute("data-state", state);
+        self.els.status.set_text_content(Some(text));
+    }
+
+    fn show_message(&self, text: &str, info: bool) {
+        self.els.message.set_text_content(Some(text));
+        self.els
+            .message
+            .set_class_name(if info { "info" } else { "" });
+        self.els.message.set_hidden(false);
+    }
+
+    fn hide_message(&self) {
+        self.els.message.set_hidden(true);
+    }
+}
+
+fn set_row(row: &Element, state: &str, text: &str) {
+    let _ = row.set_attribute("data-state", state);
+    if let Some(s) = row.query_selector(".state").ok().flatten() {
+        s.set_text_content(Some(text));
+    }
+}
+
+/// Offers `data` as a download named after the last part of `name`.
+fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), String> {
+    let arr = js_sys::Uint8Array::from(data);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|e| js_error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| js_error_text(&e))?
+        .unchecked_into();
+    a.set_href(&url);
+    a.set_download(
+        name.rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("download.bin"),
+    );
+    a.click();
+    // Revoke later: the download starts asynchronously.
+    if let Some(w) = web_sys::window() {
+        let cb = Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The terminal on the page: xterm.js (through xterm-js-rs) with batched writes.
+//!
+//! Board output arrives as thousands of tiny frames; writing each to xterm.js costs ~100× the
+//! bytes' worth (spec §7). Output is collected and written once per animation frame. The
+//! terminal follows its container's size (fit addon + ResizeObserver). A multi-line paste is
+//! not typed into the friendly REPL (auto-indent, lost bytes) but handed to a paste handler,
+//! which runs it as a block.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::HtmlElement;
+use xterm_js_rs::addons::fit::FitAddon;
+use xterm_js_rs::{Terminal, TerminalOptions, Theme};
+
+/// Above this much pending output, write at once instead of waiting for the next frame (a
+/// hidden tab gets no animation frames).
+const FLUSH_NOW: usize = 1 << 20;
+
+pub struct Term {
+    term: Rc<Terminal>,
+    pending: Rc<RefCell<String>>,
+    scheduled: Rc<Cell<bool>>,
+    flush: Rc<Closure<dyn FnMut()>>,
+    rendered: Rc<Cell<f64>>,
+    _keep: Vec<Box<dyn std::any::Any>>,
+}
+
+impl Term {
+    /// Creates the terminal in `parent`.
+    pub fn new(parent: &HtmlElement) -> Term {
+        let theme = Theme::new();
+        theme.set_background("#1b1e23");
+        theme.set_foreground("#e6e6e6");
+        let opts = TerminalOptions::new();
+        opts.set_font_size(14);
+        opts.set_font_family("ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace");
+        opts.set_scrollback(5000);
+        opts.set_cursor_blink(true);
+        opts.set_theme(&theme);
+        let term = Rc::new(Terminal::new(&opts));
+        let fit = Rc::new(FitAddon::new());
+        term.load_addon((**fit).clone().unchecked_into());
+        term.open(parent.clone());
+        fit.fit();
+
+        let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+        // Follow the container's size.
+        let on_resize = {
+            let fit = fit.clone();
+            Closure::<dyn FnMut()>::new(move || fit.fit())
+        };
+        if let Ok(obs) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()) {
+            obs.observe(parent);
+            keep.push(Box::new(obs));
+        }
+        keep.push(Box::new(on_resize));
+
+        let pending = Rc::new(RefCell::new(String::new()));
+        let scheduled = Rc::new(Cell::new(false));
+        let rendered = Rc::new(Cell::new(0.0));
+        let flush = {
+            let (term, pending, scheduled, rendered) = (
+                term.clone(),
+                pending.clone(),
+                scheduled.clone(),
+                rendered.clone(),
+            );
+            Rc::new(Closure::<dyn FnMut()>::new(move || {
+                scheduled.set(false);
+                write_now(&term, &pending, &rendered);
+            }))
+        };
+        // Tests and benchmarks read the terminal and the rendered count from the page.
+        if let Some(w) = web_sys::window() {
+            let hook = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&hook, &"term".into(), &term);
+            let _ = js_sys::Reflect::set(&w, &"__webrepl".into(), &hook);
+        }
+        Term {
+            term,
+            pending,
+            scheduled,
+            flush,
+            rendered,
+            _keep: keep,
+        }
+    }
+
+    /// Queues text for the terminal; it is written on the next animation frame.
+    pub fn write(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let big = {
+            let mut p = self.pending.borrow_mut();
+            p.push_str(text);
+            p.len() >= FLUSH_NOW
+        };
+        if big {
+            write_now(&self.term, &self.pending, &self.rendered);
+        } else if !self.scheduled.get() {
+            if let Some(w) = web_sys::window() {
+                if w.request_animation_frame((*self.flush).as_ref().unchecked_ref())
+                    .is_ok()
+                {
+                    self.scheduled.set(true);
+                }
+            }
+        }
+    }
+
+    /// A line from the page itself (not the board), dimmed.
+    pub fn notice(&self, text: &str) {
+        self.write(&format!(
+            "\r\n\x1b[2m{}\x1b[0m\r\n",
+            text.replace('\n', "\r\n")
+        ));
+    }
+
+    /// Calls `f` with what the user types (keys, and single-line pastes).
+    pub fn on_data(&mut self, f: impl FnMut(String) + 'static) {
+        let cb = Closure::<dyn FnMut(String)>::new(f);
+        self.term.on_data(cb.as_ref().unchecked_ref());
+        self._keep.push(Box::new(cb));
+    }
+
+    /// Calls `f` with pasted text that spans several lines, instead of typing it.
+    pub fn on_multiline_paste(
+        &mut self,
+        parent: &HtmlElement,
+        mut f: impl FnMut(String) + 'static,
+    ) {
+        let cb = Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
+            move |e: web_sys::ClipboardEvent| {
+                let Some(text) = e
+                    .clipboard_data()
+                    .and_then(|d| d.get_data("text/plain").ok())
+                else {
+                    return;
+                };
+                if text.trim_end().contains('\n') {
+                    e.prevent_default();
+                    e.stop_propagation();
+                    f(text);
+                }
+            },
+        );
+        // Capture phase: before xterm's own textarea handler.
+        let _ = parent.add_event_listener_with_callback_and_bool(
+            "paste",
+            cb.as_ref().unchecked_ref(),
+            true,
+        );
+        self._keep.push(Box::new(cb));
+    }
+
+    pub fn focus(&self) {
+        self.term.focus();
+    }
+
+    /// Characters handed to xterm.js so far.
+    pub fn rendered(&self) -> f64 {
+        self.rendered.get()
+    }
+}
+
+fn write_now(term: &Terminal, pending: &RefCell<String>, rendered: &Cell<f64>) {
+    let text = std::mem::take(&mut *pending.borrow_mut());
+    if text.is_empty() {
+        return;
+    }
+    term.write(&text);
+    rendered.set(rendered.get() + text.len() as f64);
+    if let Some(w) = web_sys::window() {
+        if let Ok(hook) = js_sys::Reflect::get(&w, &"__webrepl".into()) {
+            let _ = js_sys::Reflect::set(
+                &hook,
+                &"rendered".into(),
+                &JsValue::from_f64(rendered.get()),
+            );
+        }
+    }
+}
