@@ -1,0 +1,181 @@
+// Benchmark of the built page in Chromium against the virtual board (tools/dev.sh bench).
+// Prints one table: page size (gzipped), put and get of 1 MB through the page next to a raw
+// Node client on the same board (what the board side allows), and terminal throughput for
+// 5 MB of board output with the longest main-thread stall while it renders.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import WebSocket from 'ws';
+import { launch, openPage, connect, type, startBoard, PASSWORD, DIST } from '../e2e/support.mjs';
+
+const MB = 1024 * 1024;
+const rows = [];
+const row = (what, value, target = '') => rows.push([what, value, target]);
+
+function pageSize() {
+  let raw = 0;
+  let gz = 0;
+  const walk = (d) => {
+    for (const f of fs.readdirSync(d)) {
+      const p = path.join(d, f);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else {
+        const b = fs.readFileSync(p);
+        raw += b.length;
+        gz += zlib.gzipSync(b, { level: 9 }).length;
+      }
+    }
+  };
+  walk(DIST);
+  return { raw, gz };
+}
+
+/** A minimal raw client: login, then put/get with the board's own pacing (the baseline). */
+async function rawClient(port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  ws.binaryType = 'nodebuffer';
+  const queue = [];
+  let wake = null;
+  ws.on('message', (data, isBinary) => {
+    queue.push({ data: Buffer.from(data), isBinary });
+    if (wake) wake();
+  });
+  const next = async (binary) => {
+    for (;;) {
+      const i = queue.findIndex((m) => m.isBinary === binary);
+      if (i >= 0) return queue.splice(i, 1)[0].data;
+      await new Promise((r) => (wake = r));
+      wake = null;
+    }
+  };
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  let text = '';
+  while (!text.includes('Password: ')) text += (await next(false)).toString();
+  ws.send(`${PASSWORD}\r`);
+  text = '';
+  while (!text.includes('>>> ')) text += (await next(false)).toString();
+  const header = (op, size, name) => {
+    const h = Buffer.alloc(82);
+    h.write('WA', 0);
+    h[2] = op;
+    h.writeUInt32LE(size, 12);
+    h.writeUInt16LE(name.length, 16);
+    h.write(name, 18);
+    return h;
+  };
+  return {
+    async put(name, data) {
+      ws.send(header(1, data.length, name));
+      await next(true);
+      for (let o = 0; o < data.length; o += 1024) ws.send(data.subarray(o, o + 1024));
+      await next(true);
+    },
+    async get(name) {
+      ws.send(header(2, 0, name));
+      await next(true);
+      const parts = [];
+      let pending = Buffer.alloc(0);
+      for (;;) {
+        ws.send(Buffer.from([0]));
+        while (pending.length < 2) pending = Buffer.concat([pending, await next(true)]);
+        const len = pending.readUInt16LE(0);
+        while (pending.length < 2 + len) pending = Buffer.concat([pending, await next(true)]);
+        parts.push(pending.subarray(2, 2 + len));
+        pending = pending.subarray(2 + len);
+        if (len === 0) break;
+      }
+      while (pending.length < 4) pending = Buffer.concat([pending, await next(true)]);
+      return Buffer.concat(parts);
+    },
+    close: () => new Promise((r) => { ws.once('close', r); ws.close(); }),
+  };
+}
+
+const best = async (n, f) => {
+  let t = Infinity;
+  for (let i = 0; i < n; i++) t = Math.min(t, await f());
+  return t;
+};
+const rate = (bytes, ms) => `${(bytes / MB / (ms / 1000)).toFixed(2)} MB/s (${ms.toFixed(0)} ms)`;
+
+const size = pageSize();
+row('page size (all files)', `${(size.raw / 1024).toFixed(0)} KB raw, ${(size.gz / 1024).toFixed(0)} KB gzipped`, '≤ 350 KB gzipped');
+
+const board = await startBoard({ port: 0, password: PASSWORD });
+const data = Buffer.alloc(MB);
+for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 10)) & 0xff;
+const file = `/tmp/bench-1mb-${process.pid}.bin`;
+fs.writeFileSync(file, data);
+
+// Baseline: what the board side allows.
+const raw = await rawClient(board.port);
+const rawPut = await best(3, async () => { const t = performance.now(); await raw.put('raw.bin', data); return performance.now() - t; });
+const rawGet = await best(3, async () => { const t = performance.now(); const got = await raw.get('raw.bin'); if (!got.equals(data)) throw new Error('raw get differs'); return performance.now() - t; });
+await raw.close();
+await new Promise((r) => setTimeout(r, 200));
+
+const env = await launch();
+const page = await openPage(env, board);
+await connect(page);
+const pagePut = await best(3, async () => {
+  await page.evaluate(() => { document.querySelector('#uploads').innerHTML = ''; });
+  await page.setInputFiles('#file-input', file);
+  await page.fill('#uploads li .dest', 'page.bin');
+  const t = performance.now();
+  await page.click('#send');
+  await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000, polling: 5 });
+  return performance.now() - t;
+});
+if (!Buffer.from(board.readFile('page.bin')).equals(data)) throw new Error('page put differs');
+const pageGet = await best(3, async () => {
+  await page.evaluate(() => { document.querySelector('#downloads').innerHTML = ''; });
+  await page.fill('#get-name', 'page.bin');
+  const t = performance.now();
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#get')]);
+  const ms = performance.now() - t;
+  if (!fs.readFileSync(await dl.path()).equals(data)) throw new Error('page get differs');
+  return ms;
+});
+row('put 1 MB: page', rate(MB, pagePut), `within 10% of raw`);
+row('put 1 MB: raw client (board limit)', rate(MB, rawPut), `page/raw = ${(rawPut / pagePut * 100).toFixed(0)} %`);
+row('get 1 MB: page', rate(MB, pageGet), `within 10% of raw`);
+row('get 1 MB: raw client (board limit)', rate(MB, rawGet), `page/raw = ${(rawGet / pageGet * 100).toFixed(0)} %`);
+
+// Terminal: 5 MB of output; count what xterm.js received and watch the main thread.
+await page.evaluate(() => {
+  window.__bench = { maxGap: 0, longTasks: 0, maxLongTask: 0 };
+  let last = performance.now();
+  const tick = () => {
+    const now = performance.now();
+    window.__bench.maxGap = Math.max(window.__bench.maxGap, now - last);
+    last = now;
+    if (!window.__bench.stop) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      window.__bench.longTasks++;
+      window.__bench.maxLongTask = Math.max(window.__bench.maxLongTask, e.duration);
+    }
+  }).observe({ type: 'longtask', buffered: false });
+});
+const lines = 5 * MB / 102; // 'x'*100 + \r\n
+const start = await page.evaluate(() => window.__webrepl.rendered || 0);
+const t0 = performance.now();
+await type(page, `for i in range(${Math.ceil(lines)}): print('x'*100)\r\r`);
+await page.waitForFunction((target) => (window.__webrepl.rendered || 0) >= target, start + 5 * MB, { timeout: 300_000, polling: 20 });
+const termMs = performance.now() - t0;
+const b = await page.evaluate(() => { window.__bench.stop = true; return window.__bench; });
+row('terminal 5 MB: rendered', rate(5 * MB, termMs), '≥ 5 MB/s (bounded by the virtual board)');
+row('terminal: longest frame gap / long task', `${b.maxGap.toFixed(0)} ms / ${b.maxLongTask.toFixed(0)} ms (${b.longTasks} long tasks)`, '≤ 100 ms');
+
+await page.close();
+await env.close();
+await board.close();
+fs.rmSync(file, { force: true });
+
+const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => String(r[i]).length), ['what', 'measured', 'target'][i].length));
+const line = (r) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
+console.log(line(['what', 'measured', 'target']));
+console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));

@@ -1,0 +1,93 @@
+// Shared by the end-to-end tests and the benchmarks: Chromium through playwright-core (the
+// Debian build, never a downloaded one), the built page served from dist/, and virtual boards.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../../tools/static-server.mjs';
+import { startBoard } from '../../tools/virtual-board/board.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DIST = path.join(ROOT, 'dist');
+export const PASSWORD = 'secret123';
+export { startBoard };
+
+export async function launch() {
+  if (!fs.existsSync(path.join(DIST, 'index.html'))) {
+    throw new Error('dist/ is missing: build the page first (tools/dev.sh build)');
+  }
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrepl-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1200, height: 800 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  const web = await serveStatic(DIST, { port: 0 });
+  return {
+    context,
+    web,
+    async close() {
+      await context.close();
+      await web.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the page for `board` (password typed into the field) and returns it, not yet connected. */
+export async function openPage(env, board, { password = PASSWORD, query = '' } = {}) {
+  const page = await env.context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(`${env.web.url}?url=${encodeURIComponent(`ws://127.0.0.1:${board.port}/`)}${query}`);
+  await page.waitForFunction(() => window.__webrepl && window.__webrepl.term);
+  await page.fill('#password', password);
+  return page;
+}
+
+export async function connect(page) {
+  await page.click('#connect');
+  await page.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
+  await waitForTerminal(page, />>>$/);
+}
+
+/** The terminal's whole text (scrollback included): lines right-trimmed, joined with \n. */
+export async function terminalText(page) {
+  return page.evaluate(() => {
+    const buf = window.__webrepl.term.buffer.active;
+    const lines = [];
+    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n').trimEnd();
+  });
+}
+
+/** Waits until the terminal text matches `pattern`; returns the text. */
+export async function waitForTerminal(page, pattern, timeout = 10_000) {
+  const start = Date.now();
+  let text = '';
+  while (Date.now() - start < timeout) {
+    text = await terminalText(page);
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`terminal did not show ${pattern} within ${timeout} ms; it shows:\n${text.slice(-2000)}`);
+}
+
+/** Types text into the terminal as keystrokes. */
+export async function type(page, text) {
+  await page.click('#terminal');
+  await page.keyboard.type(text, { delay: 0 });
+}
+
+/** Pastes text into the terminal through a real paste event. */
+export async function paste(page, text) {
+  await page.evaluate((t) => {
+    const target = document.querySelector('#terminal textarea') || document.querySelector('#terminal');
+    const dt = new DataTransfer();
+    dt.setData('text/plain', t);
+    target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, text);
+}
