@@ -80,14 +80,13 @@ impl Connection {
         let handlers = conn.attach(&ws);
         let tick = {
             let weak = Rc::downgrade(&conn.inner);
-            let url = conn.url.clone();
             Closure::<dyn FnMut()>::new(move || {
                 if let Some(rc) = weak.upgrade() {
                     if let Some(i) = rc.borrow_mut().as_mut() {
                         i.timer = None;
                         i.session.handle_timeout(now_ms());
                     }
-                    pump(&rc, &url);
+                    pump(&rc);
                 }
             })
         };
@@ -110,31 +109,30 @@ impl Connection {
 
     fn attach(&self, ws: &WebSocket) -> Vec<Box<dyn std::any::Any>> {
         let weak = Rc::downgrade(&self.inner);
-        let url = self.url.clone();
         let on_open = {
-            let (weak, url) = (weak.clone(), url.clone());
-            Closure::<dyn FnMut()>::new(move || with(&weak, &url, |s| s.handle_open(now_ms())))
+            let weak = weak.clone();
+            Closure::<dyn FnMut()>::new(move || with(&weak, |s| s.handle_open(now_ms())))
         };
         let on_message = {
-            let (weak, url) = (weak.clone(), url.clone());
+            let weak = weak.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 let data = e.data();
                 if let Some(text) = data.as_string() {
-                    with(&weak, &url, |s| s.handle_text(text.as_bytes(), now_ms()));
+                    with(&weak, |s| s.handle_text(text.as_bytes(), now_ms()));
                 } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
                     let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                    with(&weak, &url, |s| s.handle_binary(&bytes, now_ms()));
+                    with(&weak, |s| s.handle_binary(&bytes, now_ms()));
                 }
             })
         };
         let on_close = {
-            let (weak, url) = (weak.clone(), url.clone());
+            let weak = weak.clone();
             Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
                 let info = CloseInfo {
                     code: Some(e.code()),
                 };
                 let reason = e.reason();
-                with(&weak, &url, |s| {
+                with(&weak, |s| {
                     s.handle_close_with_reason(info, &reason, now_ms())
                 });
             })
@@ -208,20 +206,20 @@ impl Connection {
 
     /// Sends what the session wants sent, re-arms timers, then hands events to the listener.
     fn pump(&self) {
-        pump(&self.inner, &self.url);
+        pump(&self.inner);
     }
 }
 
-fn with(weak: &Weak<RefCell<Option<Inner>>>, url: &Rc<str>, f: impl FnOnce(&mut Session)) {
+fn with(weak: &Weak<RefCell<Option<Inner>>>, f: impl FnOnce(&mut Session)) {
     if let Some(rc) = weak.upgrade() {
         if let Some(i) = rc.borrow_mut().as_mut() {
             f(&mut i.session);
         }
-        pump(&rc, url);
+        pump(&rc);
     }
 }
 
-fn pump(rc: &Rc<RefCell<Option<Inner>>>, _url: &Rc<str>) {
+fn pump(rc: &Rc<RefCell<Option<Inner>>>) {
     let (events, listener) = {
         let mut guard = rc.borrow_mut();
         let Some(i) = guard.as_mut() else { return };

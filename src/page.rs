@@ -674,7 +674,12 @@ impl Page {
     }
 
     fn show_message(&self, text: &str, info: bool) {
-        self.els.message.set_text_content(Some(text));
+        let mut chars = text.chars();
+        let text: String = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
+        self.els.message.set_text_content(Some(&text));
         self.els
             .message
             .set_class_name(if info { "info" } else { "" });

@@ -17,13 +17,16 @@ const BOARD: Option<&str> = option_env!("WEBREPL_TEST_BOARD");
 const PASSWORD: Option<&str> = option_env!("WEBREPL_TEST_PASSWORD");
 
 fn board() -> &'static str {
-    BOARD.expect("WEBREPL_TEST_BOARD is not set: run through tools/with-board.mjs (tools/dev.sh test does)")
+    BOARD.expect(
+        "WEBREPL_TEST_BOARD is not set: run through tools/with-board.mjs (tools/dev.sh test does)",
+    )
 }
 
 async fn sleep(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
         let w = web_sys::window().unwrap();
-        w.set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms).unwrap();
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms)
+            .unwrap();
     });
     JsFuture::from(p).await.unwrap();
 }
@@ -33,7 +36,12 @@ type Log = Rc<RefCell<Vec<Event>>>;
 fn open(url: &str, password: &str) -> (Result<Connection, ConnectError>, Log) {
     let log: Log = Rc::default();
     let l = log.clone();
-    let conn = Connection::open(url, Password::new(password).ok(), SessionConfig::default(), Rc::new(move |e| l.borrow_mut().push(e)));
+    let conn = Connection::open(
+        url,
+        Password::new(password).ok(),
+        SessionConfig::default(),
+        Rc::new(move |e| l.borrow_mut().push(e)),
+    );
     (conn, log)
 }
 
@@ -49,7 +57,16 @@ async fn wait_for(log: &Log, ms: i32, what: &str, f: impl Fn(&Event) -> bool) ->
 }
 
 fn output(log: &Log) -> String {
-    log.borrow().iter().filter_map(|e| if let Event::Output(s) = e { Some(s.as_str()) } else { None }).collect()
+    log.borrow()
+        .iter()
+        .filter_map(|e| {
+            if let Event::Output(s) = e {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 #[wasm_bindgen_test]
@@ -58,8 +75,19 @@ async fn logs_in_runs_a_line_and_reports_the_version() {
     let conn = conn.unwrap();
     wait_for(&log, 5000, "login", |e| *e == Event::LoggedIn).await;
     conn.version().unwrap();
-    let v = wait_for(&log, 5000, "version", |e| matches!(e, Event::TransferDone { outcome: TransferOutcome::Version(_), .. })).await;
-    assert!(matches!(v, Event::TransferDone { outcome: TransferOutcome::Version(v), .. } if v.major == 1));
+    let v = wait_for(&log, 5000, "version", |e| {
+        matches!(
+            e,
+            Event::TransferDone {
+                outcome: TransferOutcome::Version(_),
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        matches!(v, Event::TransferDone { outcome: TransferOutcome::Version(v), .. } if v.major == 1)
+    );
     conn.send_input("print(1+1)\r");
     for _ in 0..300 {
         if output(&log).contains("\r\n2\r\n") {
@@ -69,7 +97,10 @@ async fn logs_in_runs_a_line_and_reports_the_version() {
     }
     assert!(output(&log).contains("\r\n2\r\n"), "{:?}", output(&log));
     conn.close();
-    wait_for(&log, 1000, "close", |e| *e == Event::Closed(CloseReason::ByUser)).await;
+    wait_for(&log, 1000, "close", |e| {
+        *e == Event::Closed(CloseReason::ByUser)
+    })
+    .await;
     // The empty close frame frees the board at once: the next session logs in straight away.
     sleep(50).await;
     let (again, log2) = open(board(), PASSWORD.unwrap_or("secret123"));
@@ -86,11 +117,26 @@ async fn put_then_get_is_byte_identical() {
     wait_for(&log, 5000, "login", |e| *e == Event::LoggedIn).await;
     let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 256) as u8).collect();
     let put = conn.put("wbt.bin", data.clone()).unwrap();
-    wait_for(&log, 10_000, "put", |e| matches!(e, Event::TransferDone { id, .. } if *id == put)).await;
+    wait_for(
+        &log,
+        10_000,
+        "put",
+        |e| matches!(e, Event::TransferDone { id, .. } if *id == put),
+    )
+    .await;
     let get = conn.get("wbt.bin").unwrap();
-    let done = wait_for(&log, 10_000, "get", |e| matches!(e, Event::TransferDone { id, .. } if *id == get)).await;
+    let done = wait_for(
+        &log,
+        10_000,
+        "get",
+        |e| matches!(e, Event::TransferDone { id, .. } if *id == get),
+    )
+    .await;
     match done {
-        Event::TransferDone { outcome: TransferOutcome::Get { data: got, .. }, .. } => assert!(got == data, "get differs from put"),
+        Event::TransferDone {
+            outcome: TransferOutcome::Get { data: got, .. },
+            ..
+        } => assert!(got == data, "get differs from put"),
         other => panic!("{other:?}"),
     }
     conn.close();
@@ -101,16 +147,26 @@ async fn put_then_get_is_byte_identical() {
 async fn wrong_password_is_denied_once() {
     let (conn, log) = open(board(), "wrong");
     let _conn = conn.unwrap();
-    wait_for(&log, 5000, "denied", |e| *e == Event::Closed(CloseReason::AccessDenied)).await;
+    wait_for(&log, 5000, "denied", |e| {
+        *e == Event::Closed(CloseReason::AccessDenied)
+    })
+    .await;
     sleep(300).await;
-    let closes = log.borrow().iter().filter(|e| matches!(e, Event::Closed(_))).count();
+    let closes = log
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, Event::Closed(_)))
+        .count();
     assert_eq!(closes, 1, "one verdict, no retry: {:?}", log.borrow());
 }
 
 #[wasm_bindgen_test]
 async fn malformed_url_is_refused_before_connecting() {
     let (conn, _) = open("ws://exa mple:8266", "secret123");
-    let err = conn.err().expect("a malformed URL must be refused").to_string();
+    let err = conn
+        .err()
+        .expect("a malformed URL must be refused")
+        .to_string();
     assert!(err.contains("spaces"), "{err}");
     let (conn, _) = open("ftp://board", "secret123");
     assert!(conn.err().unwrap().to_string().contains("ws://"));
@@ -118,10 +174,16 @@ async fn malformed_url_is_refused_before_connecting() {
 
 #[wasm_bindgen_test]
 async fn nothing_listening_is_explained() {
-    // Port 9 (discard) on loopback: nothing listens there on a test machine.
-    let (conn, log) = open("ws://127.0.0.1:9/", "secret123");
+    let port =
+        option_env!("WEBREPL_TEST_CLOSED_PORT").expect("WEBREPL_TEST_CLOSED_PORT is not set");
+    let (conn, log) = open(&format!("ws://127.0.0.1:{port}/"), "secret123");
     let _conn = conn.unwrap();
-    let e = wait_for(&log, 5000, "connect failure", |e| matches!(e, Event::Closed(_))).await;
+    let e = wait_for(&log, 5000, "connect failure", |e| {
+        matches!(e, Event::Closed(_))
+    })
+    .await;
     assert_eq!(e, Event::Closed(CloseReason::ConnectFailed));
-    assert!(CloseReason::ConnectFailed.to_string().contains("WebREPL is enabled"));
+    assert!(CloseReason::ConnectFailed
+        .to_string()
+        .contains("WebREPL is enabled"));
 }

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, openPage, connect, waitForTerminal, type, paste, startBoard, PASSWORD } from './support.mjs';
+import { launch, openPage, connect, waitForTerminal, type, paste, startBoard, closedPort, PASSWORD } from './support.mjs';
 
 let env;
 let board;
@@ -77,7 +77,7 @@ test('malformed URL gives a clear message', async () => {
 
 test('connection refused is explained', async () => {
   await withPage(board, async (page) => {
-    await page.fill('#url', 'ws://127.0.0.1:9/');
+    await page.fill('#url', `ws://127.0.0.1:${await closedPort()}/`);
     await page.click('#connect');
     await page.waitForSelector('#status[data-state=error]');
     assert.match(await page.textContent('#message'), /could not connect/i);

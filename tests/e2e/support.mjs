@@ -4,6 +4,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '../../tools/static-server.mjs';
 import { startBoard } from '../../tools/virtual-board/board.mjs';
@@ -90,4 +91,14 @@ export async function paste(page, text) {
     dt.setData('text/plain', t);
     target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
   }, text);
+}
+
+/** A loopback port where nothing listens (it was free a moment ago). */
+export function closedPort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -135,28 +135,23 @@ impl Login {
             LoginState::AwaitPrompt | LoginState::AwaitVerdict => {}
         }
         self.buf.extend_from_slice(bytes);
-        match self.state {
-            LoginState::AwaitPrompt => {
-                if find(&self.buf, PROMPT).is_some() {
-                    self.state = LoginState::NeedPassword;
-                    self.buf.clear();
-                    return LoginStep::Prompt;
-                }
+        if self.state == LoginState::AwaitPrompt && find(&self.buf, PROMPT).is_some() {
+            self.state = LoginState::NeedPassword;
+            self.buf.clear();
+            return LoginStep::Prompt;
+        }
+        if self.state == LoginState::AwaitVerdict {
+            if let Some(at) = find(&self.buf, CONNECTED) {
+                self.state = LoginState::LoggedIn;
+                let rest = self.buf.split_off(at + CONNECTED.len());
+                self.buf.clear();
+                return LoginStep::Connected { rest };
             }
-            LoginState::AwaitVerdict => {
-                if let Some(at) = find(&self.buf, CONNECTED) {
-                    self.state = LoginState::LoggedIn;
-                    let rest = self.buf.split_off(at + CONNECTED.len());
-                    self.buf.clear();
-                    return LoginStep::Connected { rest };
-                }
-                if find(&self.buf, DENIED).is_some() {
-                    self.state = LoginState::Denied;
-                    self.buf.clear();
-                    return LoginStep::Denied;
-                }
+            if find(&self.buf, DENIED).is_some() {
+                self.state = LoginState::Denied;
+                self.buf.clear();
+                return LoginStep::Denied;
             }
-            _ => {}
         }
         if self.buf.len() > MAX_BUF {
             let cut = self.buf.len() - MAX_BUF;

@@ -318,12 +318,9 @@ impl Transfer {
                         steps.push(Step::Done(TransferOutcome::Version(v)));
                         break;
                     }
-                    match self.take_status() {
-                        Err(e) => {
-                            steps.push(self.fail(e));
-                            break;
-                        }
-                        Ok(()) => {}
+                    if let Err(e) = self.take_status() {
+                        steps.push(self.fail(e));
+                        break;
                     }
                     match self.kind {
                         TransferKind::Put { .. } => {

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use webrepl_core::utf8::Utf8Stream;
-use webrepl_core::{Event, Session, Transmit};
+use webrepl_core::{Event, Transmit};
 
 /// The board's two byte streams of a capture, after login: (text bytes, binary bytes).
 fn streams(name: &str) -> (Vec<u8>, Vec<u8>) {
