@@ -15,6 +15,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const BOARD: Option<&str> = option_env!("WEBREPL_TEST_BOARD");
 const PASSWORD: Option<&str> = option_env!("WEBREPL_TEST_PASSWORD");
+const CLOSED_PORT: Option<&str> = option_env!("WEBREPL_TEST_CLOSED_PORT");
 
 fn board() -> &'static str {
     BOARD.expect(
