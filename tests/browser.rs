@@ -176,7 +176,7 @@ async fn malformed_url_is_refused_before_connecting() {
 #[wasm_bindgen_test]
 async fn nothing_listening_is_explained() {
     let port =
-        option_env!("WEBREPL_TEST_CLOSED_PORT").expect("WEBREPL_TEST_CLOSED_PORT is not set");
+        CLOSED_PORT.expect("WEBREPL_TEST_CLOSED_PORT is not set: run through tools/with-board.mjs");
     let (conn, log) = open(&format!("ws://127.0.0.1:{port}/"), "secret123");
     let _conn = conn.unwrap();
     let e = wait_for(&log, 5000, "connect failure", |e| {
