@@ -18,6 +18,7 @@ pub mod login;
 pub mod paste;
 pub mod reconnect;
 pub mod session;
+pub mod station;
 pub mod tail;
 pub mod transfer;
 pub mod utf8;

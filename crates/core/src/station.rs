@@ -1,0 +1,306 @@
+//! The Edrys station's share of the terminal (sans-I/O): what the room sees and who may type.
+//!
+//! The station holds the board connection; everyone else in the room sees its terminal through
+//! messages. [`Broadcast`] batches output into at most one message per 50 ms of at most 16 KB,
+//! keeps the room usable under a flood with a byte budget (what is left out is counted and
+//! announced in the stream), and keeps the last 64 KB for people who join late. [`InputPolicy`]
+//! decides whose keystrokes reach the board.
+
+use std::collections::VecDeque;
+
+use crate::utf8::prefix_at_boundary;
+
+/// Who may type into the shared terminal (stationConfig `input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputPolicy {
+    /// Everyone in the room (as the module this replaces).
+    #[default]
+    Everyone,
+    /// Teachers and the station.
+    Teacher,
+    /// View only.
+    None,
+}
+
+/// A role in an Edrys class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Student,
+    Teacher,
+    Station,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "student" => Some(Role::Student),
+            "teacher" => Some(Role::Teacher),
+            "station" => Some(Role::Station),
+            _ => None,
+        }
+    }
+}
+
+impl InputPolicy {
+    /// Parses the config value; `Err` names the accepted values.
+    pub fn parse(s: &str) -> Result<InputPolicy, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "everyone" | "all" => Ok(InputPolicy::Everyone),
+            "teacher" | "teachers" => Ok(InputPolicy::Teacher),
+            "none" | "nobody" | "view" => Ok(InputPolicy::None),
+            other => Err(format!(
+                "input: \"{other}\" is not a known setting; use everyone, teacher or none (using everyone)"
+            )),
+        }
+    }
+
+    /// `Ok` when `role` may type; otherwise why not, for the person typing.
+    pub fn check(self, role: Option<Role>) -> Result<(), &'static str> {
+        match (self, role) {
+            (_, Some(Role::Station)) => Ok(()),
+            (InputPolicy::Everyone, Some(_)) => Ok(()),
+            (InputPolicy::Teacher, Some(Role::Teacher)) => Ok(()),
+            (InputPolicy::Teacher, _) => {
+                Err("typing is reserved for teachers in this lab (station setting input: teacher)")
+            }
+            (InputPolicy::None, _) => {
+                Err("this terminal is view-only (station setting input: none)")
+            }
+            (InputPolicy::Everyone, None) => {
+                Err("your role in this class is unknown, so your keystrokes were not sent")
+            }
+        }
+    }
+}
+
+/// Limits for [`Broadcast`].
+#[derive(Debug, Clone)]
+pub struct BroadcastConfig {
+    /// At most one message per this many ms.
+    pub interval_ms: u64,
+    /// At most this many bytes of text per message.
+    pub max_message: usize,
+    /// Sustained bytes per second the room gets under a flood.
+    pub budget_per_sec: usize,
+    /// Bytes kept for late joiners.
+    pub backlog: usize,
+}
+
+impl Default for BroadcastConfig {
+    fn default() -> Self {
+        BroadcastConfig {
+            interval_ms: 50,
+            max_message: 16 * 1024,
+            budget_per_sec: 64 * 1024,
+            backlog: 64 * 1024,
+        }
+    }
+}
+
+/// Output batching and flood control for the room.
+#[derive(Debug, Clone)]
+pub struct Broadcast {
+    cfg: BroadcastConfig,
+    pending: String,
+    /// Bytes left out since the last notice.
+    dropped: u64,
+    /// Byte budget available now (token bucket, refilled with time, capped at 2 messages).
+    tokens: f64,
+    last_refill: u64,
+    last_sent: Option<u64>,
+    backlog: VecDeque<String>,
+    backlog_len: usize,
+    /// Messages sent (sequence numbers let receivers spot gaps).
+    pub seq: u64,
+}
+
+impl Broadcast {
+    pub fn new(cfg: BroadcastConfig, now: u64) -> Self {
+        let tokens = cfg.max_message as f64 * 2.0;
+        Broadcast {
+            cfg,
+            pending: String::new(),
+            dropped: 0,
+            tokens,
+            last_refill: now,
+            last_sent: None,
+            backlog: VecDeque::new(),
+            backlog_len: 0,
+            seq: 0,
+        }
+    }
+
+    /// Adds terminal output (the station's own terminal shows all of it regardless).
+    pub fn push(&mut self, text: &str) {
+        // Never hold more than one message's worth: the rest is counted as left out now, so a
+        // flood costs no memory.
+        let room = self.cfg.max_message.saturating_sub(self.pending.len());
+        let keep = prefix_at_boundary(text, room);
+        let keep = if keep.len() > room { "" } else { keep };
+        self.pending.push_str(keep);
+        self.dropped += (text.len() - keep.len()) as u64;
+    }
+
+    /// When the next message may go out, if anything waits.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.pending.is_empty() && self.dropped == 0 {
+            return None;
+        }
+        Some(self.last_sent.map_or(0, |t| t + self.cfg.interval_ms))
+    }
+
+    /// The next message for the room, if one may go out at `now`.
+    pub fn poll_message(&mut self, now: u64) -> Option<String> {
+        if self.pending.is_empty() && self.dropped == 0 {
+            return None;
+        }
+        if self
+            .last_sent
+            .is_some_and(|t| now < t + self.cfg.interval_ms)
+        {
+            return None;
+        }
+        self.refill(now);
+        let mut msg = String::new();
+        let budget = self.tokens.max(0.0) as usize;
+        if budget == 0 {
+            // Nothing may go out yet: what waits is left out (counted), so output stays live.
+            self.dropped += self.pending.len() as u64;
+            self.pending.clear();
+            return None;
+        }
+        let take = prefix_at_boundary(&self.pending, budget.min(self.cfg.max_message));
+        let take = if take.len() > budget { "" } else { take };
+        let left_out = self.pending.len() - take.len();
+        if self.dropped > 0 || left_out > 0 {
+            let n = self.dropped + left_out as u64;
+            if !take.is_empty() {
+                msg.push_str(take);
+            }
+            msg.push_str(&format!("\r\n\x1b[33m[… {n} bytes of output not shown to the room (too fast); the station shows all …]\x1b[0m\r\n"));
+            self.dropped = 0;
+        } else {
+            msg.push_str(take);
+        }
+        self.pending.clear();
+        self.tokens -= msg.len() as f64;
+        self.last_sent = Some(now);
+        self.seq += 1;
+        self.remember(&msg);
+        Some(msg)
+    }
+
+    /// The recent output for someone who joins late (at most `backlog` bytes).
+    pub fn backlog(&self) -> String {
+        self.backlog.iter().map(String::as_str).collect()
+    }
+
+    fn remember(&mut self, msg: &str) {
+        self.backlog_len += msg.len();
+        self.backlog.push_back(msg.to_owned());
+        while self.backlog_len > self.cfg.backlog {
+            let Some(front) = self.backlog.front_mut() else {
+                break;
+            };
+            let excess = self.backlog_len - self.cfg.backlog;
+            if front.len() <= excess {
+                self.backlog_len -= front.len();
+                self.backlog.pop_front();
+            } else {
+                let mut cut = excess;
+                while !front.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                front.drain(..cut);
+                self.backlog_len -= cut;
+            }
+        }
+    }
+
+    fn refill(&mut self, now: u64) {
+        let dt = now.saturating_sub(self.last_refill) as f64 / 1000.0;
+        self.last_refill = now;
+        let cap = self.cfg.max_message as f64 * 2.0;
+        self.tokens = (self.tokens + dt * self.cfg.budget_per_sec as f64).min(cap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy() {
+        assert_eq!(InputPolicy::parse("Teacher"), Ok(InputPolicy::Teacher));
+        assert!(InputPolicy::parse("admins")
+            .unwrap_err()
+            .contains("everyone, teacher or none"));
+        assert!(InputPolicy::Teacher.check(Some(Role::Student)).is_err());
+        assert!(InputPolicy::Teacher.check(Some(Role::Teacher)).is_ok());
+        assert!(InputPolicy::None.check(Some(Role::Teacher)).is_err());
+        assert!(InputPolicy::None.check(Some(Role::Station)).is_ok());
+        assert!(InputPolicy::Everyone.check(Some(Role::Student)).is_ok());
+    }
+
+    #[test]
+    fn batches_at_most_one_message_per_interval() {
+        let mut b = Broadcast::new(BroadcastConfig::default(), 0);
+        for _ in 0..100 {
+            b.push("x");
+        }
+        assert_eq!(b.poll_message(0).as_deref(), Some(&*"x".repeat(100)));
+        b.push("y");
+        assert_eq!(b.poll_message(10), None, "too soon");
+        assert_eq!(b.poll_timeout(), Some(50));
+        assert_eq!(b.poll_message(50).as_deref(), Some("y"));
+        assert_eq!(b.poll_message(200), None, "nothing waiting");
+    }
+
+    #[test]
+    fn flood_is_limited_and_announced() {
+        let mut b = Broadcast::new(BroadcastConfig::default(), 0);
+        let mut sent = 0usize;
+        let mut notices = 0;
+        let mut produced = 0usize;
+        // 10 s of 1 MB/s output, polled every 50 ms.
+        for step in 0..200u64 {
+            let now = step * 50;
+            let chunk = "x".repeat(50 * 1024);
+            produced += chunk.len();
+            b.push(&chunk);
+            if let Some(m) = b.poll_message(now) {
+                assert!(m.len() <= 16 * 1024 + 200);
+                sent += m.len();
+                notices += m
+                    .contains("bytes of output not shown")
+                    .then_some(1)
+                    .unwrap_or(0);
+            }
+        }
+        assert!(sent < 64 * 1024 * 11, "sent {sent}");
+        assert!(notices > 0);
+        assert!(produced > sent * 10);
+    }
+
+    #[test]
+    fn backlog_keeps_the_last_64_kb_on_char_boundaries() {
+        let mut b = Broadcast::new(
+            BroadcastConfig {
+                budget_per_sec: usize::MAX / 4,
+                ..Default::default()
+            },
+            0,
+        );
+        for i in 0..100u64 {
+            b.push(&"ä".repeat(5000));
+            b.poll_message(i * 50);
+        }
+        let back = b.backlog();
+        assert!(
+            back.len() <= 64 * 1024 && back.len() > 60 * 1024,
+            "{}",
+            back.len()
+        );
+        assert!(back.chars().all(|c| c == 'ä'));
+    }
+}
