@@ -271,10 +271,7 @@ mod tests {
             if let Some(m) = b.poll_message(now) {
                 assert!(m.len() <= 16 * 1024 + 200);
                 sent += m.len();
-                notices += m
-                    .contains("bytes of output not shown")
-                    .then_some(1)
-                    .unwrap_or(0);
+                notices += usize::from(m.contains("bytes of output not shown"));
             }
         }
         assert!(sent < 64 * 1024 * 11, "sent {sent}");
