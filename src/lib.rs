@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod connection;
+pub mod edrys;
 #[cfg(feature = "ui")]
 pub mod page;
 #[cfg(feature = "ui")]

@@ -1,0 +1,260 @@
+//! The station's settings from Edrys (`stationConfig`): `websocket`, `execute`, `input`.
+//!
+//! Edrys hands configs over already parsed (an object), as `""` when left empty, or as the raw
+//! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
+//! accepted: what cannot be used becomes a warning a person can act on, never a crash.
+
+use serde_yaml::Value;
+use webrepl_core::station::InputPolicy;
+use webrepl_core::{parse_board_url, BoardUrl};
+
+/// The station settings the module uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationConfig {
+    /// The board (or proxy) URL; `None` when missing or unusable (see `warnings`).
+    pub websocket: Option<BoardUrl>,
+    /// The message subject that carries code to run.
+    pub execute: String,
+    pub input: InputPolicy,
+    /// What was wrong with the config, for the person at the station.
+    pub warnings: Vec<String>,
+}
+
+pub const DEFAULT_EXECUTE: &str = "execute";
+
+impl Default for StationConfig {
+    fn default() -> Self {
+        StationConfig {
+            websocket: None,
+            execute: DEFAULT_EXECUTE.into(),
+            input: InputPolicy::Everyone,
+            warnings: vec![],
+        }
+    }
+}
+
+/// Parses the config from its JSON or YAML text (`""`, `null` and `{}` give the defaults).
+pub fn parse_station_config(text: &str) -> StationConfig {
+    let mut cfg = StationConfig::default();
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "null" || trimmed == "\"\"" {
+        cfg.warnings.push(missing_websocket());
+        return cfg;
+    }
+    let value: Value = match serde_yaml::from_str(trimmed) {
+        Ok(v) => v,
+        Err(e) => {
+            cfg.warnings.push(format!(
+                "the station config is not valid YAML or JSON ({e}); using defaults"
+            ));
+            cfg.warnings.push(missing_websocket());
+            return cfg;
+        }
+    };
+    let map = match value {
+        Value::Mapping(m) => m,
+        // A config that arrived as a JSON string holding the YAML text: parse what it holds.
+        Value::String(inner) if inner.trim() != trimmed => return parse_station_config(&inner),
+        Value::Null => {
+            cfg.warnings.push(missing_websocket());
+            return cfg;
+        }
+        other => {
+            cfg.warnings.push(format!(
+                "the station config should be a set of fields (websocket, execute, input), not {}",
+                kind(&other)
+            ));
+            cfg.warnings.push(missing_websocket());
+            return cfg;
+        }
+    };
+    let get = |k: &str| map.get(Value::String(k.into()));
+    match get("websocket") {
+        None | Some(Value::Null) => cfg.warnings.push(missing_websocket()),
+        Some(Value::String(s)) if s.trim().is_empty() => cfg.warnings.push(missing_websocket()),
+        Some(Value::String(s)) => match parse_board_url(s) {
+            Ok(u) => cfg.websocket = Some(u),
+            Err(e) => cfg.warnings.push(format!("websocket: {e}")),
+        },
+        Some(other) => cfg.warnings.push(format!(
+            "websocket should be a text like ws://localhost:8765/ws://192.168.4.1:8266, not {}",
+            kind(other)
+        )),
+    }
+    match get("execute") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        Some(Value::String(s)) => cfg.execute = s.trim().to_owned(),
+        Some(other) => cfg.warnings.push(format!(
+            "execute should be a message subject (text), not {}; using \"execute\"",
+            kind(other)
+        )),
+    }
+    match get("input") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => match InputPolicy::parse(s) {
+            Ok(p) => cfg.input = p,
+            Err(e) => cfg.warnings.push(e),
+        },
+        Some(other) => cfg.warnings.push(format!(
+            "input should be everyone, teacher or none, not {}; using everyone",
+            kind(other)
+        )),
+    }
+    cfg
+}
+
+fn missing_websocket() -> String {
+    "no board address: set websocket in the station config, e.g. ws://localhost:8765/ws://192.168.4.1:8266 (through the webrepl proxy)".into()
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "empty",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a text",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a set of fields",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// What an `execute` message carries: the source text, or module-editor's multi-file JSON.
+pub fn code_from_body(body: &serde_json_like::Body) -> Result<String, String> {
+    match body {
+        serde_json_like::Body::Text(t) => {
+            let trimmed = t.trim_start();
+            if trimmed.starts_with('{') {
+                if let Ok(Value::Mapping(files)) = serde_yaml::from_str::<Value>(trimmed) {
+                    return code_from_files(&files);
+                }
+            }
+            Ok(t.clone())
+        }
+        serde_json_like::Body::Json(text) => match serde_yaml::from_str::<Value>(text) {
+            Ok(Value::Mapping(files)) => code_from_files(&files),
+            Ok(Value::String(s)) => Ok(s),
+            _ => Err(
+                "the execute message carries no code (expected text, or {\"file.py\": \"code\"})"
+                    .into(),
+            ),
+        },
+        serde_json_like::Body::Other(what) => Err(format!(
+            "the execute message carries {what}, not code (text)"
+        )),
+    }
+}
+
+/// module-editor sends `{"main.py": "…", "lib.py": "…"}`: run `main.py` if present, else the
+/// files in order.
+fn code_from_files(files: &serde_yaml::Mapping) -> Result<String, String> {
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+        .collect();
+    if texts.is_empty() {
+        return Err("the execute message's files carry no code".into());
+    }
+    if let Some((_, main)) = texts
+        .iter()
+        .find(|(k, _)| k == "main.py" || k.ends_with("/main.py"))
+    {
+        return Ok(main.clone());
+    }
+    Ok(texts
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// A message body as it came from JavaScript, classified without JS types (testable natively).
+pub mod serde_json_like {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Body {
+        /// A string body.
+        Text(String),
+        /// An object body, as JSON text.
+        Json(String),
+        /// Anything else (number, bytes, …), described.
+        Other(String),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serde_json_like::Body;
+    use super::*;
+
+    #[test]
+    fn full_config() {
+        let c = parse_station_config(
+            r#"{"websocket": "ws://localhost:8765/ws://192.168.2.197:8266", "execute": "run", "input": "teacher"}"#,
+        );
+        assert_eq!(
+            c.websocket.unwrap().url,
+            "ws://localhost:8765/ws://192.168.2.197:8266"
+        );
+        assert_eq!(c.execute, "run");
+        assert_eq!(c.input, InputPolicy::Teacher);
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn yaml_text_and_defaults() {
+        let c = parse_station_config("websocket: ws://localhost:8765/ws://10.0.0.5:8266\n");
+        assert!(c.websocket.is_some());
+        assert_eq!(c.execute, "execute");
+        assert_eq!(c.input, InputPolicy::Everyone);
+    }
+
+    #[test]
+    fn odd_configs_warn_and_never_fail() {
+        for (text, needle) in [
+            ("", "no board address"),
+            ("\"\"", "no board address"),
+            ("null", "no board address"),
+            ("{}", "no board address"),
+            ("[1,2]", "set of fields"),
+            ("{websocket: 42}", "should be a text"),
+            ("{websocket: 'ws://bad host'}", "spaces"),
+            ("{websocket: 'ws://h:1', execute: 5}", "execute should be"),
+            (
+                "{websocket: 'ws://h:1', input: 'admins'}",
+                "everyone, teacher or none",
+            ),
+            ("{websocket: 'ws://h:1', input: [1]}", "input should be"),
+            (": : :\n - [", "not valid YAML"),
+        ] {
+            let c = parse_station_config(text);
+            assert!(
+                c.warnings.iter().any(|w| w.contains(needle)),
+                "{text:?}: {:?}",
+                c.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn execute_bodies() {
+        assert_eq!(
+            code_from_body(&Body::Text("print(1)".into())),
+            Ok("print(1)".into())
+        );
+        assert_eq!(
+            code_from_body(&Body::Text(
+                r#"{"main.py": "print(2)", "x.py": "y=1"}"#.into()
+            )),
+            Ok("print(2)".into())
+        );
+        assert_eq!(
+            code_from_body(&Body::Json(r#"{"a.py": "a=1", "b.py": "print(a)"}"#.into())),
+            Ok("a=1\nprint(a)".into())
+        );
+        assert!(code_from_body(&Body::Other("a number".into()))
+            .unwrap_err()
+            .contains("not code"));
+        assert!(code_from_body(&Body::Json("{}".into())).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! The Edrys module: settings from the host, the station's shared terminal, and the room.
+
+pub mod config;
