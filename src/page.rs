@@ -16,7 +16,12 @@ use webrepl_core::{
 };
 
 use crate::connection::{js_error_text, Connection};
+use crate::edrys::api::{object, Edrys};
+use crate::edrys::config::parse_station_config;
+use crate::edrys::room::{self, Station, StationHost, Viewer, ViewerHost};
 use crate::term::Term;
+use webrepl_core::station::Role;
+use webrepl_core::CloseReason;
 
 const DEFAULT_URL: &str = "ws://192.168.4.1:8266/";
 const KEY_URL: &str = "webrepl.url";
@@ -56,6 +61,10 @@ struct Page {
     /// Rows of transfers in flight, by id.
     rows: RefCell<HashMap<TransferId, Element>>,
     version_id: Cell<Option<TransferId>>,
+    /// In Edrys: this browser is the station (holds the board connection) …
+    station: RefCell<Option<Rc<Station>>>,
+    /// … or a viewer of the station's terminal.
+    viewer: RefCell<Option<Rc<Viewer>>>,
 }
 
 /// Builds the page and wires it up. Errors at this point (a broken page) go to the console.
@@ -94,12 +103,21 @@ fn try_start() -> Result<(), String> {
         uploads: RefCell::new(Vec::new()),
         rows: RefCell::new(HashMap::new()),
         version_id: Cell::new(None),
+        station: RefCell::new(None),
+        viewer: RefCell::new(None),
     });
     page.init_fields();
     page.wire(&term_el)?;
-    page.term
-        .borrow()
-        .notice("MicroPython WebREPL — enter the board's address and password, then Connect.");
+    // Inside Edrys the page becomes the module; elsewhere (or if Edrys never gets ready) it is
+    // the standalone page.
+    let p = page.clone();
+    room::detect(4000, move |edrys| match edrys {
+        Some(e) => p.enter_edrys(e),
+        None => p
+            .term
+            .borrow()
+            .notice("MicroPython WebREPL — enter the board's address and password, then Connect."),
+    });
     Ok(())
 }
 
@@ -192,18 +210,31 @@ impl Page {
         });
         let p = self.clone();
         self.term.borrow_mut().on_data(move |data| {
-            if let Some(c) = p.live() {
+            if let Some(v) = p.viewer() {
+                p.viewer_send(&v, room::INPUT, object(&[("text", data.into())]));
+            } else if let Some(c) = p.live() {
                 c.send_input(&data);
             }
         });
         let p = self.clone();
         self.term
             .borrow_mut()
-            .on_multiline_paste(term_el, move |text| p.run(&text, "paste"));
+            .on_multiline_paste(term_el, move |text| {
+                if let Some(v) = p.viewer() {
+                    p.viewer_send(&v, room::RUN, object(&[("code", text.into())]));
+                } else {
+                    p.run(&text, "paste");
+                }
+            });
         for (id, key) in [("stop", Some(ControlKey::Interrupt)), ("reset", None)] {
             let p = self.clone();
             let el: web_sys::EventTarget = by_id::<HtmlElement>(&self.doc, id)?.into();
             listen(&el, "click", move |_: web_sys::Event| {
+                if let Some(v) = p.viewer() {
+                    let k = if key.is_some() { "stop" } else { "reset" };
+                    p.viewer_send(&v, room::KEY, object(&[("key", k.into())]));
+                    return;
+                }
                 match (p.live(), key) {
                     (Some(c), Some(k)) => c.send_key(k),
                     (Some(c), None) => c.soft_reset(),
@@ -341,7 +372,12 @@ impl Page {
 
     fn on_event(self: &Rc<Self>, e: Event) {
         match e {
-            Event::Output(text) => self.term.borrow().write(&text),
+            Event::Output(text) => {
+                self.term.borrow().write(&text);
+                if let Some(st) = self.station.borrow().as_ref() {
+                    st.output(&text);
+                }
+            }
             Event::Opened => self.set_status("connecting", "Logging in…"),
             Event::PasswordRequired => self.show_message(
                 "The board asks for a password: enter it and press Connect.",
@@ -349,6 +385,7 @@ impl Page {
             ),
             Event::LoggedIn => {
                 self.backoff.borrow_mut().reset();
+                self.remember_station_password();
                 self.hide_message();
                 let url = self
                     .conn
@@ -398,8 +435,9 @@ impl Page {
                 if !self.wanted.get() {
                     return;
                 }
-                let text = reason.to_string();
-                if reason.should_reconnect() {
+                let station = self.station.borrow().is_some();
+                let text = self.explain(&reason);
+                if reason.should_reconnect() || (station && !reason.is_final()) {
                     let delay = self.backoff.borrow_mut().next_delay();
                     self.term.borrow().notice(&format!(
                         "{text} (reconnecting in {:.1} s)",
@@ -641,6 +679,14 @@ impl Page {
                 self.els
                     .version
                     .set_text_content(Some(&format!("MicroPython {v}")));
+                // Republish the status so the room sees the version too.
+                let state = self
+                    .els
+                    .status
+                    .get_attribute("data-state")
+                    .unwrap_or_default();
+                let text = self.els.status.text_content().unwrap_or_default();
+                self.set_status(&state, &text);
             }
             TransferOutcome::Put { name, size } => {
                 self.finish_row(id, "done", &format!("sent {size} bytes to {name}"));
@@ -671,6 +717,20 @@ impl Page {
     fn set_status(&self, state: &str, text: &str) {
         let _ = self.els.status.set_attribute("data-state", state);
         self.els.status.set_text_content(Some(text));
+        if let Some(st) = self.station.borrow().as_ref() {
+            let url = self
+                .conn
+                .borrow()
+                .as_ref()
+                .map(|c| c.url().to_owned())
+                .unwrap_or_default();
+            st.status(
+                state,
+                text,
+                &url,
+                &self.els.version.text_content().unwrap_or_default(),
+            );
+        }
     }
 
     fn show_message(&self, text: &str, info: bool) {
@@ -727,4 +787,186 @@ fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), String> {
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 60_000);
     }
     Ok(())
+}
+
+// ----- Edrys -----
+
+impl Page {
+    fn viewer(&self) -> Option<Rc<Viewer>> {
+        self.viewer.borrow().clone()
+    }
+
+    fn viewer_send(&self, v: &Viewer, subject: &str, body: JsValue) {
+        if let Err(e) = v.send(subject, body) {
+            self.show_message(&e, false);
+        }
+    }
+
+    /// A close reason in words for this page: at a station, connection failures name the proxy
+    /// and the browser's local-network rules (spec edrys.md §6).
+    fn explain(&self, reason: &CloseReason) -> String {
+        let url = self
+            .conn
+            .borrow()
+            .as_ref()
+            .map(|c| c.url().to_owned())
+            .unwrap_or_else(|| self.els.url.value());
+        let proxied = webrepl_core::parse_board_url(&url)
+            .ok()
+            .filter(|u| u.target.is_some() && u.is_loopback());
+        match (reason, proxied) {
+            (CloseReason::ConnectFailed | CloseReason::ConnectTimeout(_), Some(u)) => format!(
+                "nothing answered at {}:{}: is the webrepl proxy running on this computer (`webrepl proxy`)? If it is, the browser may be blocking local network access for this site: allow it in the site settings (Chrome: Local network access), or ask the lab's admin to set the Chrome policy LocalNetworkAccessAllowedForUrls for the lab's Edrys address",
+                u.host, u.port
+            ),
+            _ => reason.to_string(),
+        }
+    }
+
+    fn enter_edrys(self: &Rc<Self>, edrys: Edrys) {
+        let config = parse_station_config(&edrys.station_config());
+        let role = edrys.role();
+        let _ = self
+            .doc
+            .document_element()
+            .map(|e| e.set_attribute("data-edrys-role", &format!("{role:?}").to_lowercase()));
+        // One listener for the room; it dispatches to the station or the viewer.
+        let weak = Rc::downgrade(self);
+        let listen_result = edrys.on_message(move |m| {
+            let Some(p) = weak.upgrade() else { return };
+            let station = p.station.borrow().clone();
+            if let Some(st) = station {
+                st.on_message(&*p, &m);
+            }
+            let viewer = p.viewer.borrow().clone();
+            if let Some(v) = viewer {
+                v.on_message(&*p, &m);
+            }
+        });
+        if let Err(e) = listen_result {
+            self.show_message(&format!("Edrys: {e}"), false);
+        }
+        match role {
+            Some(Role::Station) => self.enter_station(edrys, config),
+            Some(r) => {
+                self.els.connect.set_hidden(true);
+                for id in ["url", "password"] {
+                    if let Some(el) = self.doc.get_element_by_id(id) {
+                        let _ = el.set_attribute("hidden", "");
+                    }
+                }
+                if let Some(el) = self.doc.query_selector(".check").ok().flatten() {
+                    let _ = el.set_attribute("hidden", "");
+                }
+                let v = Viewer::new(edrys, r, config.input);
+                *self.viewer.borrow_mut() = Some(v.clone());
+                self.set_status("connecting", "Waiting for the station…");
+                if let Err(reason) = config.input.check(Some(r)) {
+                    self.term.borrow().notice(reason);
+                }
+                v.join(&**self);
+            }
+            None => {
+                self.show_message(
+                    "Edrys did not say which role this browser has; running as a standalone page.",
+                    true,
+                );
+            }
+        }
+    }
+
+    fn enter_station(self: &Rc<Self>, edrys: Edrys, config: crate::edrys::config::StationConfig) {
+        if !config.warnings.is_empty() {
+            self.show_message(
+                &format!("Station config: {}", config.warnings.join("; ")),
+                false,
+            );
+        }
+        self.els.remember.set_checked(true);
+        let url = config.websocket.as_ref().map(|u| u.url.clone());
+        if let Some(u) = &url {
+            self.els.url.set_value(u);
+            let _ = self.els.url.set_attribute("readonly", "");
+        }
+        let saved = edrys.get_item("webrepl.password").or_else(|| {
+            storage().and_then(|s| {
+                url.as_ref()
+                    .and_then(|u| s.get_item(&password_key(u)).ok().flatten())
+            })
+        });
+        let station = Station::new(edrys, config);
+        *self.station.borrow_mut() = Some(station.clone());
+        match (url, saved) {
+            (Some(_), Some(pw)) => {
+                self.els.password.set_value(&pw);
+                self.term
+                    .borrow()
+                    .notice("Station: connecting to the board from the station config.");
+                self.connect();
+            }
+            (Some(_), None) => {
+                self.term.borrow().notice("Station: enter the board's WebREPL password once and press Connect; it stays in this browser only.");
+                let _ = self.els.password.focus();
+            }
+            (None, _) => self.set_status("error", "No board address in the station config"),
+        }
+    }
+
+    /// Keeps the station's password in this browser only (Edrys' per-class storage).
+    fn remember_station_password(&self) {
+        if let Some(st) = self.station.borrow().as_ref() {
+            st.edrys
+                .set_item("webrepl.password", &self.els.password.value());
+        }
+    }
+}
+
+impl StationHost for Page {
+    fn send_input(&self, text: &str) {
+        if let Some(c) = self.live() {
+            c.send_input(text);
+        }
+    }
+    fn interrupt(&self) {
+        if let Some(c) = self.live() {
+            c.send_key(ControlKey::Interrupt);
+        }
+    }
+    fn soft_reset(&self) {
+        if let Some(c) = self.live() {
+            c.soft_reset();
+        }
+    }
+    fn run(&self, code: &str, label: &str) -> Result<(), String> {
+        let c = self
+            .live()
+            .ok_or("the station is not connected to the board")?;
+        c.run_code(code, label)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    fn notice(&self, text: &str) {
+        self.term.borrow().notice(text);
+    }
+}
+
+impl ViewerHost for Page {
+    fn write(&self, text: &str) {
+        self.term.borrow().write(text);
+    }
+    fn status(&self, state: &str, text: &str, version: &str) {
+        let _ = self.els.status.set_attribute(
+            "data-state",
+            if state.is_empty() {
+                "connecting"
+            } else {
+                state
+            },
+        );
+        self.els.status.set_text_content(Some(text));
+        self.els.version.set_text_content(Some(version));
+    }
+    fn message(&self, text: &str) {
+        self.show_message(text, false);
+    }
 }

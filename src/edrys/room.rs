@@ -1,0 +1,348 @@
+//! The module inside Edrys: the station holds the board connection and shares its terminal;
+//! students and teachers in its room see it live and type into it (as the station's `input`
+//! setting allows).
+//!
+//! Messages (subjects, all bodies are small objects):
+//! - `webrepl:output` {seq, text}: station → room, batched by `webrepl_core::station::Broadcast`;
+//! - `webrepl:hello` {}: a newcomer → station, answered by `webrepl:backlog` {seq, text, to};
+//! - `webrepl:input` {text}, `webrepl:key` {key: "stop"|"reset"}, `webrepl:run` {code}: → station;
+//! - `webrepl:refused` {reason, to}: station → the user whose input was refused;
+//! - `webrepl:status` {state, text, url, version}: station → room; also the room state value
+//!   `webrepl.status` (Edrys-Lite), so people who join late see one status;
+//! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use webrepl_core::station::{Broadcast, BroadcastConfig, InputPolicy, Role};
+
+use super::api::{object, Edrys, Message};
+use super::config::{code_from_body, StationConfig};
+use crate::clock::now_ms;
+
+pub const OUTPUT: &str = "webrepl:output";
+pub const HELLO: &str = "webrepl:hello";
+pub const BACKLOG: &str = "webrepl:backlog";
+pub const INPUT: &str = "webrepl:input";
+pub const KEY: &str = "webrepl:key";
+pub const RUN: &str = "webrepl:run";
+pub const REFUSED: &str = "webrepl:refused";
+pub const STATUS: &str = "webrepl:status";
+pub const STATUS_KEY: &str = "webrepl.status";
+
+/// What the page asks of the station side.
+pub trait StationHost {
+    fn send_input(&self, text: &str);
+    fn interrupt(&self);
+    fn soft_reset(&self);
+    fn run(&self, code: &str, label: &str) -> Result<(), String>;
+    fn notice(&self, text: &str);
+}
+
+/// The station's share of the room.
+pub struct Station {
+    pub edrys: Edrys,
+    pub config: StationConfig,
+    broadcast: RefCell<Broadcast>,
+    timer: Cell<Option<i32>>,
+    flush: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+impl Station {
+    pub fn new(edrys: Edrys, config: StationConfig) -> Rc<Station> {
+        let st = Rc::new(Station {
+            edrys,
+            config,
+            broadcast: RefCell::new(Broadcast::new(BroadcastConfig::default(), now_ms())),
+            timer: Cell::new(None),
+            flush: RefCell::new(None),
+        });
+        let weak = Rc::downgrade(&st);
+        *st.flush.borrow_mut() = Some(Closure::<dyn FnMut()>::new(move || {
+            if let Some(st) = weak.upgrade() {
+                st.timer.set(None);
+                st.flush_now();
+            }
+        }));
+        st
+    }
+
+    /// Terminal output of the station: shared with the room in batches.
+    pub fn output(&self, text: &str) {
+        self.broadcast.borrow_mut().push(text);
+        self.arm();
+    }
+
+    fn arm(&self) {
+        if self.timer.get().is_some() {
+            return;
+        }
+        let Some(due) = self.broadcast.borrow().poll_timeout() else {
+            return;
+        };
+        let delay = due.saturating_sub(now_ms()) as i32;
+        let (Some(w), Some(cb)) = (
+            web_sys::window(),
+            self.flush.borrow().as_ref().map(|c| c.as_ref().clone()),
+        ) else {
+            return;
+        };
+        if let Ok(id) = w
+            .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), delay.max(0))
+        {
+            self.timer.set(Some(id));
+        }
+    }
+
+    fn flush_now(&self) {
+        let msg = self.broadcast.borrow_mut().poll_message(now_ms());
+        if let Some(text) = msg {
+            let seq = self.broadcast.borrow().seq;
+            let _ = self.edrys.send(
+                OUTPUT,
+                &object(&[("seq", (seq as f64).into()), ("text", text.into())]),
+                None,
+            );
+        }
+        self.arm();
+    }
+
+    /// Publishes the connection state to the room (message and shared value).
+    pub fn status(&self, state: &str, text: &str, url: &str, version: &str) {
+        let body = object(&[
+            ("state", state.into()),
+            ("text", text.into()),
+            ("url", url.into()),
+            ("version", version.into()),
+        ]);
+        let _ = self.edrys.set_state(STATUS_KEY, &body);
+        let _ = self.edrys.send(STATUS, &body, None);
+    }
+
+    /// Handles a room message addressed to the station.
+    pub fn on_message(&self, host: &dyn StationHost, m: &Message) {
+        if m.from == self.edrys.username() && m.subject != self.config.execute {
+            return; // our own messages come back to us
+        }
+        let who = if m.from.is_empty() {
+            "someone".to_owned()
+        } else {
+            m.from.clone()
+        };
+        if m.subject == self.config.execute {
+            match code_from_body(&m.body_kind()) {
+                Ok(code) => {
+                    if let Err(e) = host.run(&code, &who) {
+                        host.notice(&format!("code from {who} was not run: {e}"));
+                        self.refuse(&m.from, &format!("your code was not run: {e}"));
+                    }
+                }
+                Err(e) => {
+                    host.notice(&format!("{who} sent to \"{}\": {e}", self.config.execute));
+                    self.refuse(&m.from, &e);
+                }
+            }
+            return;
+        }
+        match m.subject.as_str() {
+            HELLO => {
+                let b = self.broadcast.borrow();
+                let body = object(&[
+                    ("seq", (b.seq as f64).into()),
+                    ("text", b.backlog().into()),
+                    ("to", m.from.clone().into()),
+                ]);
+                let _ = self.edrys.send(BACKLOG, &body, Some(&m.from));
+            }
+            INPUT | KEY | RUN => {
+                if let Err(reason) = self.config.input.check(self.edrys.role_of(&m.from)) {
+                    self.refuse(&m.from, reason);
+                    return;
+                }
+                match m.subject.as_str() {
+                    INPUT => {
+                        if let Some(t) = m.field("text").as_string() {
+                            host.send_input(&t);
+                        }
+                    }
+                    KEY => match m.field("key").as_string().as_deref() {
+                        Some("stop") => host.interrupt(),
+                        Some("reset") => host.soft_reset(),
+                        _ => {}
+                    },
+                    _ => {
+                        if let Some(code) = m.field("code").as_string() {
+                            if let Err(e) = host.run(&code, &who) {
+                                self.refuse(&m.from, &format!("your code was not run: {e}"));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn refuse(&self, user: &str, reason: &str) {
+        if user.is_empty() {
+            return;
+        }
+        let body = object(&[("reason", reason.into()), ("to", user.into())]);
+        let _ = self.edrys.send(REFUSED, &body, Some(user));
+    }
+}
+
+/// What a viewer (student or teacher) shows.
+pub trait ViewerHost {
+    fn write(&self, text: &str);
+    fn status(&self, state: &str, text: &str, version: &str);
+    fn message(&self, text: &str);
+}
+
+/// A student's or teacher's view of the station's terminal.
+pub struct Viewer {
+    pub edrys: Edrys,
+    pub role: Role,
+    pub policy: InputPolicy,
+    /// Output seen so far (sequence number), `None` until the backlog arrived.
+    seen: Cell<Option<u64>>,
+    /// Output that arrived before the backlog.
+    early: RefCell<Vec<(u64, String)>>,
+}
+
+impl Viewer {
+    pub fn new(edrys: Edrys, role: Role, policy: InputPolicy) -> Rc<Viewer> {
+        Rc::new(Viewer {
+            edrys,
+            role,
+            policy,
+            seen: Cell::new(None),
+            early: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Asks the station for the recent output (once); output is shown as it comes meanwhile.
+    pub fn join(&self, host: &dyn ViewerHost) {
+        if let Err(e) = self.edrys.send(HELLO, &object(&[]), None) {
+            host.message(&format!("could not reach the station: {e}"));
+        }
+        if let Some(s) = self.edrys.state(STATUS_KEY) {
+            self.show_status(host, &s);
+        }
+    }
+
+    pub fn on_message(&self, host: &dyn ViewerHost, m: &Message) {
+        let me = self.edrys.username();
+        let to_me = || m.field("to").as_string().is_none_or(|t| t == me);
+        match m.subject.as_str() {
+            OUTPUT => {
+                let seq = m.field("seq").as_f64().unwrap_or(0.0) as u64;
+                let Some(text) = m.field("text").as_string() else {
+                    return;
+                };
+                match self.seen.get() {
+                    Some(s) if seq <= s => {}
+                    Some(_) => {
+                        self.seen.set(Some(seq));
+                        host.write(&text);
+                    }
+                    None => self.early.borrow_mut().push((seq, text)),
+                }
+            }
+            BACKLOG if to_me() && self.seen.get().is_none() => {
+                let seq = m.field("seq").as_f64().unwrap_or(0.0) as u64;
+                host.write(&m.field("text").as_string().unwrap_or_default());
+                let mut last = seq;
+                for (s, t) in self.early.borrow_mut().drain(..) {
+                    if s > seq {
+                        host.write(&t);
+                        last = s;
+                    }
+                }
+                self.seen.set(Some(last));
+            }
+            STATUS => self.show_status(host, &m.body),
+            REFUSED if to_me() => host.message(&m.field("reason").as_string().unwrap_or_default()),
+            _ => {}
+        }
+    }
+
+    fn show_status(&self, host: &dyn ViewerHost, body: &JsValue) {
+        let get = |k: &str| {
+            js_sys::Reflect::get(body, &k.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        host.status(
+            &get("state"),
+            &format!("Station: {}", get("text")),
+            &get("version"),
+        );
+    }
+
+    /// Keystrokes: sent to the station when the policy allows, else refused here with the reason.
+    pub fn send(&self, subject: &str, body: JsValue) -> Result<(), String> {
+        self.config_check()?;
+        self.edrys.send(subject, &body, None)
+    }
+
+    fn config_check(&self) -> Result<(), String> {
+        self.policy.check(Some(self.role)).map_err(str::to_owned)
+    }
+}
+
+/// Waits for `window.Edrys` to be ready, for up to `wait_ms`; calls `f(Some(edrys))` when it
+/// is, or `f(None)` (standalone) when the page is not in a frame or Edrys never became ready.
+pub fn detect(wait_ms: u32, f: impl FnOnce(Option<Edrys>) + 'static) {
+    let Some(w) = web_sys::window() else {
+        return f(None);
+    };
+    let framed = w
+        .parent()
+        .ok()
+        .flatten()
+        .is_some_and(|p| !js_sys::Object::is(&p, &w));
+    if !framed {
+        return f(None);
+    }
+    let f = Rc::new(RefCell::new(Some(f)));
+    let finish = {
+        let f = f.clone();
+        move |e: Option<Edrys>| {
+            if let Some(cb) = f.borrow_mut().take() {
+                cb(e);
+            }
+        }
+    };
+    let finish: Rc<dyn Fn(Option<Edrys>)> = Rc::new(finish);
+    // The host script loads asynchronously: look for it, then wait for its onReady.
+    poll(
+        now_ms(),
+        wait_ms as u64,
+        finish.clone(),
+        Rc::new(Cell::new(false)),
+    );
+    let cb = Closure::once_into_js(move || finish(None));
+    let _ =
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), wait_ms as i32);
+}
+
+fn poll(started: u64, wait_ms: u64, finish: Rc<dyn Fn(Option<Edrys>)>, registered: Rc<Cell<bool>>) {
+    if let Some(e) = Edrys::get() {
+        if e.ready() {
+            return finish(Some(e));
+        }
+        if !registered.replace(true) {
+            let (f2, e2) = (finish.clone(), e.clone());
+            let _ = e.on_ready(move || f2(Some(e2)));
+        }
+    }
+    if registered.get() || now_ms().saturating_sub(started) >= wait_ms {
+        return;
+    }
+    let Some(w) = web_sys::window() else { return };
+    let cb = Closure::once_into_js(move || poll(started, wait_ms, finish, registered));
+    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 50);
+}
