@@ -386,7 +386,17 @@ impl Page {
             Event::LoggedIn => {
                 self.backoff.borrow_mut().reset();
                 self.remember_station_password();
-                self.hide_message();
+                let warnings = self
+                    .station
+                    .borrow()
+                    .as_ref()
+                    .map(|st| st.config.warnings.join("; "))
+                    .unwrap_or_default();
+                if warnings.is_empty() {
+                    self.hide_message();
+                } else {
+                    self.show_message(&format!("Station config: {warnings}"), false);
+                }
                 let url = self
                     .conn
                     .borrow()

@@ -14,7 +14,8 @@ export const DIST = path.join(ROOT, 'dist');
 export const PASSWORD = 'secret123';
 export { startBoard };
 
-export async function launch() {
+/** Chromium plus a static server of `root` (the built page by default). */
+export async function launch({ root = DIST } = {}) {
   if (!fs.existsSync(path.join(DIST, 'index.html'))) {
     throw new Error('dist/ is missing: build the page first (tools/dev.sh build)');
   }
@@ -27,7 +28,10 @@ export async function launch() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
-  const web = await serveStatic(DIST, { port: 0 });
+  const web = await serveStatic(root, { port: 0 });
+  // The official Edrys client script cannot load without internet: serve the stand-in.
+  await context.route('https://edrys-labs.github.io/module/edrys.js', (route) =>
+    route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(ROOT, 'tests/e2e/edrys/edrys-stub.js'), 'utf8') }));
   return {
     context,
     web,
@@ -65,7 +69,7 @@ export async function terminalText(page) {
   });
 }
 
-/** Waits until the terminal text matches `pattern`; returns the text. */
+/** Waits until the terminal text matches `pattern`; returns the text. `page` may be a frame. */
 export async function waitForTerminal(page, pattern, timeout = 10_000) {
   const start = Date.now();
   let text = '';

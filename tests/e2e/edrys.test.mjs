@@ -1,0 +1,174 @@
+// End-to-end: the built page as an Edrys module. A test host page (tests/e2e/edrys/host.html)
+// frames one station, students and a teacher, with the edrys.js stand-in; the station connects
+// to the virtual board from its stationConfig.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, startBoard, waitForTerminal, terminalText, ROOT, PASSWORD } from './support.mjs';
+
+let env;
+let board;
+before(async () => {
+  env = await launch({ root: ROOT });
+  board = await startBoard({ port: 0, password: PASSWORD });
+});
+after(async () => {
+  await board?.close();
+  await env?.close();
+});
+
+async function host(config) {
+  const page = await env.context.newPage();
+  page.on('pageerror', (e) => console.error('host page error:', e.message));
+  await page.goto(`${env.web.url}tests/e2e/edrys/host.html?config=${encodeURIComponent(JSON.stringify(config))}`);
+  return page;
+}
+
+const frame = async (page, name) => {
+  for (let i = 0; i < 100; i++) {
+    const f = page.frame({ name });
+    if (f) {
+      await f.waitForFunction(() => window.__webrepl && window.__webrepl.term, null, { timeout: 10_000 });
+      return f;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no frame ${name}`);
+};
+
+async function stationConnects(page) {
+  const st = await frame(page, 'Station A');
+  // A station that logged in before keeps its password (in this browser only) and connects by
+  // itself; a new one asks for it once.
+  const auto = await st.waitForSelector('#status[data-state=connecting], #status[data-state=connected]', { timeout: 3000 }).then(() => true, () => false);
+  if (!auto) {
+    await st.fill('#password', PASSWORD);
+    await st.click('#connect');
+  }
+  await st.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
+  await waitForTerminal(st, />>>$/);
+  return st;
+}
+
+async function typeIn(f, text) {
+  await f.click('#terminal');
+  await f.page().keyboard.type(text);
+}
+
+test('station connects from stationConfig; an execute message runs intact and every frame shows it; late joiners catch up', async () => {
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/`, execute: 'execute' },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
+  });
+  try {
+    const st = await stationConnects(page);
+    const alice = await frame(page, 'alice');
+    const teacher = await frame(page, 'Ms T');
+    // A 10 KB program from an editor module, with non-ASCII text.
+    const lines = ['acc = 0'];
+    for (let i = 0; lines.join('\n').length < 10 * 1024; i++) lines.push(`acc += ${i}  # step ${i} ${'-'.repeat(40)}`);
+    const n = lines.length - 1;
+    lines.push("print('done', acc, 'äöü→✓')");
+    const code = lines.join('\n') + '\n';
+    assert.ok(code.length >= 10 * 1024);
+    const sum = (n * (n - 1)) / 2;
+    const t0 = Date.now();
+    await page.evaluate((c) => window.sendAs('alice', 'execute', c), code);
+    const want = new RegExp(`done ${sum} äöü→✓\\n>>>$`);
+    await waitForTerminal(st, want, 20_000);
+    const ms = Date.now() - t0;
+    console.log(`execute of ${code.length} bytes: output at the station after ${ms} ms`);
+    for (const f of [alice, teacher]) await waitForTerminal(f, want, 10_000);
+    // The terminal says who started the run.
+    assert.match(await terminalText(st), /run from alice/);
+    // A student who joins late sees the earlier output.
+    await page.evaluate(() => window.addUser('bob', 'student'));
+    const bob = await frame(page, 'bob');
+    await waitForTerminal(bob, want, 10_000);
+    // Everyone sees one status.
+    await alice.waitForSelector('#status[data-state=connected]');
+    // Keystrokes from a student reach the board (input: everyone by default).
+    await typeIn(alice, 'print(11*11)\r');
+    await waitForTerminal(st, /\n121\n>>>$/);
+    await waitForTerminal(bob, /\n121\n>>>$/);
+    // Output goes to the room in batches, never one message per frame.
+    const outputs = await page.evaluate(() => window.__edrysLog.filter((m) => m.subject === 'webrepl:output').length);
+    assert.ok(outputs < 200, `${outputs} output messages`);
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
+test('input: teacher blocks a student and lets the teacher through', async () => {
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/`, input: 'teacher' },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
+  });
+  try {
+    const st = await stationConnects(page);
+    const alice = await frame(page, 'alice');
+    const teacher = await frame(page, 'Ms T');
+    await typeIn(alice, 'print(1234+1)\r');
+    await alice.waitForSelector('#message:not([hidden])');
+    assert.match(await alice.textContent('#message'), /reserved for teachers/);
+    await typeIn(teacher, 'print(4321+1)\r');
+    await waitForTerminal(st, /\n4322\n>>>$/);
+    assert.ok(!(await terminalText(st)).includes('1235'), "the student's keystrokes never reached the board");
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
+test('bad configuration shows a visible message and nothing crashes', async () => {
+  const cases = [
+    ['', /no board address/i],
+    [{ execute: 'run' }, /no board address/i],
+    [{ websocket: 'ws://bad host:8266' }, /spaces/],
+    [{ websocket: 42 }, /should be a text/],
+    [{ websocket: `ws://127.0.0.1:${board.port}/`, input: 'admins' }, /everyone, teacher or none/],
+    ['websocket: [unclosed', /not valid YAML/],
+  ];
+  for (const [stationConfig, pattern] of cases) {
+    const page = await host({ stationConfig, users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }] });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      const st = await frame(page, 'Station A');
+      await st.waitForSelector('#message:not([hidden])', { timeout: 10_000 });
+      assert.match(await st.textContent('#message'), pattern, JSON.stringify(stationConfig));
+      await frame(page, 'alice');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  }
+  // A non-string execute body is refused with a message; the station keeps working.
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
+    users: [{ name: 'Station A', role: 'station' }],
+  });
+  try {
+    const st = await stationConnects(page);
+    await page.evaluate(() => window.sendAs('alice', 'execute', 12345));
+    await waitForTerminal(st, /not code/);
+    await page.evaluate(() => window.sendAs('alice', 'execute', 'print(99+1)'));
+    await waitForTerminal(st, /\n100\n>>>$/);
+  } finally {
+    await page.close();
+  }
+});
+
+test('outside a frame the page runs standalone without waiting for Edrys', async () => {
+  const page = await env.context.newPage();
+  try {
+    const t0 = Date.now();
+    await page.goto(`${env.web.url}dist/index.html`);
+    await page.waitForFunction(() => window.__webrepl && window.__webrepl.term);
+    await waitForTerminal(page, /enter the board's address/);
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(await page.isVisible('#connect'), true);
+  } finally {
+    await page.close();
+  }
+});
