@@ -126,7 +126,7 @@ const pagePut = await best(3, async () => {
   await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000, polling: 5 });
   return performance.now() - t;
 });
-if (!Buffer.from(board.readFile('page.bin')).equals(data)) throw new Error('page put differs');
+if (!(await board.readFile('page.bin')).equals(data)) throw new Error('page put differs');
 const pageGet = await best(3, async () => {
   await page.evaluate(() => { document.querySelector('#downloads').innerHTML = ''; });
   await page.fill('#get-name', 'page.bin');

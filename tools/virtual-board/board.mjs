@@ -1,0 +1,380 @@
+// A virtual MicroPython board with WebREPL, for tests and for trying the page without hardware.
+//
+// The board side of WebREPL as shared/spec/webrepl.md describes it and shared/captures recorded
+// it: `Password: `, the 9-character password check, one session at a time (a second client gets
+// the handshake and a bare TCP close; the first one is told), text frames to the REPL of a real
+// MicroPython (mp-worker.mjs), put/get/version on its filesystem (a get of a missing file drops
+// the session), pings ignored, an empty close frame answered and the link closed, Ctrl-D soft
+// reset dropping the session with the board back shortly after.
+// Faults for tests: a small input buffer that loses what comes too fast (as an ESP8266 does), a
+// slow link, output that splits UTF-8 characters across text frames, a link dropped mid-transfer.
+import { WebSocketServer } from 'ws';
+import { Worker } from 'node:worker_threads';
+
+const PROMPT = Buffer.from('Password: ');
+const CONNECTED = Buffer.from('\r\nWebREPL connected\r\n>>> ');
+const DENIED = Buffer.from('\r\nAccess denied\r\n');
+const VERSION = Buffer.from([1, 27, 0]);
+const WB = Buffer.from([0x57, 0x42, 0, 0]);
+
+export async function startBoard(opts = {}) {
+  const o = {
+    host: '127.0.0.1', port: 0, password: 'secret123', inputBuffer: Infinity, consumeBytesPerMs: 16,
+    slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000, ...opts,
+  };
+  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0 };
+  const log = (...a) => o.log && console.error('[board]', ...a);
+
+  // ----- the CPU (MicroPython in a worker) -----
+  const interrupt = new SharedArrayBuffer(4);
+  const flag = new Int32Array(interrupt);
+  let worker;
+  let busy = false;
+  let requests = new Map();
+  let nextId = 1;
+  let onOutput = () => {};
+  let onSoftReset = () => {};
+  let inputQueue = [];
+  const startWorker = (files) => new Promise((resolve) => {
+    worker = new Worker(new URL('./mp-worker.mjs', import.meta.url), { workerData: { interrupt, files } });
+    busy = false;
+    worker.on('message', (m) => {
+      if (m.type === 'ready') resolve();
+      else if (m.type === 'output') onOutput(Buffer.from(m.data));
+      else if (m.type === 'idle') { busy = false; pumpInput(); }
+      else if (m.type === 'soft-reset') onSoftReset();
+      else if (m.type === 'rebooted') { busy = false; pumpInput(); }
+      else if (m.type === 'reply') { requests.get(m.id)?.(m.data); requests.delete(m.id); }
+    });
+    worker.on('error', (e) => log('worker error', e));
+  });
+  await startWorker([]);
+  const ask = (msg) => new Promise((resolve) => {
+    const id = nextId++;
+    requests.set(id, resolve);
+    worker.postMessage({ ...msg, id });
+  });
+  function pumpInput() {
+    if (busy || inputQueue.length === 0) return;
+    busy = true;
+    const data = Buffer.concat(inputQueue);
+    inputQueue = [];
+    worker.postMessage({ type: 'input', data });
+  }
+  function feedRepl(bytes) {
+    if (bytes.includes(3)) {
+      Atomics.store(flag, 0, 1);
+      armWatchdog();
+    }
+    inputQueue.push(Buffer.from(bytes));
+    pumpInput();
+  }
+  // A program that never prints cannot see the flag: after watchdogMs the board is reset hard
+  // (the interpreter restarts; files written so far are lost, as on a board without flash).
+  let watchdog = null;
+  function armWatchdog() {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(async () => {
+      if (Atomics.load(flag, 0) !== 1 || !busy) return;
+      log('watchdog: hard reset');
+      await worker.terminate();
+      requests.forEach((r) => r(null));
+      requests = new Map();
+      inputQueue = [];
+      Atomics.store(flag, 0, 0);
+      await startWorker([]);
+      onOutput(Buffer.from('\r\nKeyboardInterrupt (the program ignored Ctrl-C; the virtual board was reset)\r\n>>> '));
+    }, o.watchdogMs);
+  }
+
+  // ----- the network side -----
+  let session = null;
+  let accepting = true;
+  const wss = new WebSocketServer({ host: o.host, port: o.port, perMessageDeflate: false, autoPong: false, skipUTF8Validation: true, maxPayload: 65535 });
+  await new Promise((resolve, reject) => { wss.once('listening', resolve); wss.once('error', reject); });
+  const port = wss.address().port;
+
+  wss.on('connection', (ws, req) => {
+    const peer = `('${req.socket.remoteAddress?.replace('::ffff:', '')}', ${req.socket.remotePort})`;
+    req.socket.setNoDelay(true);
+    if (!accepting) { ws._socket.destroy(); return; }
+    if (session) {
+      // The board completes the handshake, then drops the newcomer without a close frame.
+      session.sendText(Buffer.from(`\r\nConcurrent WebREPL connection from ${peer} rejected\r\n`));
+      ws._socket.destroy();
+      return;
+    }
+    stats.sessions++;
+    session = new Session(ws);
+  });
+
+  class Session {
+    constructor(ws) {
+      this.ws = ws;
+      this.state = 'password';
+      this.typed = Buffer.alloc(0);
+      this.bin = Buffer.alloc(0);
+      this.xfer = null;
+      this.moved = 0;
+      this.pending = [];
+      this.pendingLen = 0;
+      this.lastCr = false;
+      this.outQueue = Promise.resolve();
+      this.closed = false;
+      this.drain = null;
+      ws.on('message', (data, isBinary) => this.onMessage(Buffer.from(data), isBinary));
+      ws.on('ping', () => { stats.pings++; });
+      ws.on('close', (code, reason) => {
+        if (code !== 1006) stats.closeFrames.push({ code: code === 1005 ? null : code, reason: reason.toString() });
+        this.end();
+      });
+      ws.on('error', () => this.end());
+      onOutput = (b) => this.output(b);
+      onSoftReset = () => this.softReset();
+      this.sendText(PROMPT);
+    }
+
+    end() {
+      if (this.closed) return;
+      this.closed = true;
+      clearInterval(this.drain);
+      if (session === this) session = null;
+      onOutput = () => {};
+    }
+
+    drop() {
+      this.ws._socket?.destroy();
+      this.end();
+    }
+
+    send(buf, binary) {
+      if (this.closed) return;
+      const go = () => { if (!this.closed && this.ws.readyState === 1) this.ws.send(buf, { binary }); };
+      if (o.slowMs > 0) this.outQueue = this.outQueue.then(() => new Promise((r) => setTimeout(() => { go(); r(); }, o.slowMs)));
+      else go();
+    }
+
+    sendText(buf) {
+      if (o.invalidUtf8) {
+        // Cut after every byte of a multi-byte character: frames that are not whole UTF-8.
+        let start = 0;
+        for (let i = 0; i < buf.length; i++) {
+          if (buf[i] >= 0x80) { this.send(buf.subarray(start, i + 1), false); start = i + 1; }
+        }
+        if (start < buf.length) this.send(buf.subarray(start), false);
+      } else {
+        this.send(buf, false);
+      }
+    }
+
+    /** REPL output: \n → \r\n, then a frame per line (print writes the line and \r\n apart). */
+    output(bytes) {
+      if (this.state !== 'repl') return;
+      const cooked = [];
+      for (const b of bytes) {
+        if (b === 0x0a && !this.lastCr) cooked.push(0x0d);
+        cooked.push(b);
+        this.lastCr = b === 0x0d;
+      }
+      const buf = Buffer.from(cooked);
+      let start = 0;
+      for (let i = 0; i < buf.length - 1; i++) {
+        if (buf[i] === 0x0d && buf[i + 1] === 0x0a) {
+          if (i > start) this.sendText(buf.subarray(start, i));
+          this.sendText(buf.subarray(i, i + 2));
+          start = i + 2;
+          i++;
+        }
+      }
+      if (start < buf.length) this.sendText(buf.subarray(start));
+    }
+
+    onMessage(data, isBinary) {
+      if (isBinary) return this.onBinary(data);
+      if (this.state === 'password') return this.onPassword(data);
+      if (this.state !== 'repl') return;
+      if (o.inputBuffer === Infinity) return feedRepl(data);
+      // A board keeps inputBuffer bytes of pending input; the rest is lost.
+      const room = o.inputBuffer - this.pendingLen;
+      const keep = data.subarray(0, Math.max(0, room));
+      stats.droppedInputBytes += data.length - keep.length;
+      if (keep.length) { this.pending.push(keep); this.pendingLen += keep.length; }
+      stats.maxPendingInput = Math.max(stats.maxPendingInput, this.pendingLen);
+      if (!this.drain) {
+        let last = Date.now();
+        this.drain = setInterval(() => {
+          const now = Date.now();
+          let n = Math.max(1, Math.floor((now - last) * o.consumeBytesPerMs));
+          last = now;
+          const out = [];
+          while (n > 0 && this.pending.length) {
+            const head = this.pending[0];
+            const take = head.subarray(0, n);
+            out.push(take);
+            n -= take.length;
+            this.pendingLen -= take.length;
+            if (take.length === head.length) this.pending.shift(); else this.pending[0] = head.subarray(take.length);
+          }
+          if (out.length) feedRepl(Buffer.concat(out));
+        }, 1);
+      }
+    }
+
+    onPassword(data) {
+      for (const b of data) {
+        if (b === 0x0d) {
+          const entered = this.typed.toString('latin1');
+          if (entered.length <= 9 && entered === o.password) {
+            stats.logins++;
+            this.state = 'repl';
+            this.sendText(CONNECTED);
+          } else {
+            stats.deniedLogins++;
+            this.state = 'denied';
+            this.sendText(DENIED);
+            setTimeout(() => this.drop(), 5);
+          }
+          return;
+        }
+        if (this.typed.length < 10) this.typed = Buffer.concat([this.typed, Buffer.from([b])]);
+      }
+    }
+
+    softReset() {
+      this.sendText(Buffer.from('\r\nMPY: soft reboot\r\n'));
+      accepting = false;
+      setTimeout(() => this.drop(), 2);
+      setTimeout(() => { accepting = true; }, o.resetDelayMs);
+    }
+
+    countMoved(n) {
+      this.moved += n;
+      if (o.dropAfterBytes != null && this.moved >= o.dropAfterBytes) { log('fault: dropping the link'); this.drop(); return true; }
+      return false;
+    }
+
+    onBinary(data) {
+      if (this.state !== 'repl') return;
+      this.bin = Buffer.concat([this.bin, data]);
+      this.pumpBinary();
+    }
+
+    async pumpBinary() {
+      if (this.busyBin) return;
+      this.busyBin = true;
+      try {
+        while (!this.closed) {
+          const x = this.xfer;
+          if (!x) {
+            if (this.bin.length < 82) break;
+            const h = this.bin.subarray(0, 82);
+            this.bin = this.bin.subarray(82);
+            if (h[0] !== 0x57 || h[1] !== 0x41) continue; // not a header: ignored as a board does
+            const op = h[2];
+            const size = h.readUInt32LE(12);
+            const nameField = h.subarray(18, 82);
+            const end = nameField.indexOf(0);
+            const name = nameField.subarray(0, end < 0 ? 63 : Math.min(end, 63)).toString('utf8');
+            if (op === 3) { this.send(VERSION, true); continue; }
+            if (op === 1) {
+              this.xfer = { op, name, size, parts: [], got: 0 };
+              this.send(WB, true);
+              if (size === 0) { await ask({ type: 'write', path: name, data: new Uint8Array(0) }); this.xfer = null; this.send(WB, true); }
+              continue;
+            }
+            if (op === 2) {
+              const file = await ask({ type: 'read', path: name });
+              if (file == null) { log(`get ${name}: not found, dropping the session`); this.drop(); return; }
+              this.xfer = { op, name, data: Buffer.from(file), off: 0 };
+              this.send(WB, true);
+              continue;
+            }
+            continue;
+          }
+          if (x.op === 1) {
+            if (this.bin.length === 0) break;
+            const take = this.bin.subarray(0, x.size - x.got);
+            this.bin = this.bin.subarray(take.length);
+            x.parts.push(take);
+            x.got += take.length;
+            if (this.countMoved(take.length)) return;
+            if (x.got === x.size) {
+              await ask({ type: 'write', path: x.name, data: Buffer.concat(x.parts) });
+              this.xfer = null;
+              this.send(WB, true);
+            }
+            continue;
+          }
+          // get: one chunk per ack byte
+          if (this.bin.length === 0) break;
+          this.bin = this.bin.subarray(1);
+          const chunk = x.data.subarray(x.off, x.off + 256);
+          x.off += chunk.length;
+          const frame = Buffer.alloc(2 + chunk.length);
+          frame.writeUInt16LE(chunk.length, 0);
+          chunk.copy(frame, 2);
+          this.send(frame, true);
+          if (this.countMoved(chunk.length)) return;
+          if (chunk.length === 0) { this.xfer = null; this.send(WB, true); }
+        }
+      } finally {
+        this.busyBin = false;
+      }
+    }
+  }
+
+  log(`listening on ws://${o.host}:${port}/`);
+  return {
+    port,
+    url: `ws://${o.host}:${port}/`,
+    password: o.password,
+    stats,
+    readFile: async (p) => { const d = await ask({ type: 'read', path: p }); return d == null ? null : Buffer.from(d); },
+    writeFile: (p, data) => ask({ type: 'write', path: p, data: typeof data === 'string' ? Buffer.from(data) : data }),
+    exists: async (p) => (await ask({ type: 'read', path: p })) != null,
+    remove: (p) => ask({ type: 'remove', path: p }),
+    async close() {
+      clearTimeout(watchdog);
+      session?.drop();
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+      await worker.terminate();
+    },
+  };
+}
+
+// ----- command line -----
+const isMain = process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1]);
+if (isMain) {
+  const args = process.argv.slice(2);
+  const opts = {};
+  const num = (flag, v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) { console.error(`virtual board: ${flag} needs a whole number, not "${v ?? ''}"`); process.exit(2); }
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--host') opts.host = args[++i];
+    else if (a === '--port') opts.port = num(a, args[++i]);
+    else if (a === '--password') opts.password = args[++i];
+    else if (a === '--input-buffer') opts.inputBuffer = num(a, args[++i]);
+    else if (a === '--slow-ms') opts.slowMs = num(a, args[++i]);
+    else if (a === '--drop-after-bytes') opts.dropAfterBytes = num(a, args[++i]);
+    else if (a === '--invalid-utf8') opts.invalidUtf8 = true;
+    else if (a === '--log') opts.log = true;
+    else {
+      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--log]`);
+      process.exit(2);
+    }
+  }
+  if (opts.password !== undefined && (opts.password.length < 1 || opts.password.length > 9)) {
+    console.error('virtual board: --password must be 1 to 9 characters (as on a board)');
+    process.exit(2);
+  }
+  const board = await startBoard({ port: 8266, ...opts });
+  console.log(`virtual board: ${board.url} password ${board.password}`);
+  const stop = async () => { await board.close(); process.exit(0); };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

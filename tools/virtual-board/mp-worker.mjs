@@ -1,0 +1,107 @@
+// The virtual board's CPU: real MicroPython 1.27 (WebAssembly) in a worker thread, so a
+// running program never blocks the board's network side. Owns the interpreter and its
+// filesystem; the main thread (board.mjs) sends it terminal input and file requests.
+//
+// Ctrl-C: the main thread sets a shared flag; the stdout callback, which a running program
+// calls whenever it prints, turns it into a KeyboardInterrupt (mp_sched_keyboard_interrupt).
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
+
+const flag = new Int32Array(workerData.interrupt); // 0 idle, 1 requested, 2 delivered
+const FLUSH_BYTES = 16 * 1024;
+let mp;
+let out = [];
+let outLen = 0;
+let lastFlush = Date.now();
+
+function flush() {
+  if (outLen === 0) return;
+  const buf = Buffer.concat(out.map((b) => Buffer.from(b)));
+  out = [];
+  outLen = 0;
+  lastFlush = Date.now();
+  parentPort.postMessage({ type: 'output', data: buf });
+}
+
+function stdout(bytes) {
+  out.push(bytes);
+  outLen += bytes.length;
+  if (Atomics.load(flag, 0) === 1) {
+    Atomics.store(flag, 0, 2);
+    mp._module._mp_sched_keyboard_interrupt();
+  }
+  if (outLen >= FLUSH_BYTES || Date.now() - lastFlush > 10) flush();
+}
+
+async function boot(files) {
+  mp = await loadMicroPython({ stdout, linebuffer: false });
+  for (const [p, data] of files) {
+    mkdirs(p);
+    mp.FS.writeFile(p, data);
+  }
+  mp.replInit();
+  out = [];
+  outLen = 0;
+}
+
+function mkdirs(p) {
+  const parts = p.split('/').filter(Boolean).slice(0, -1);
+  let cur = '';
+  for (const part of parts) {
+    cur += `/${part}`;
+    try { mp.FS.mkdir(cur); } catch { /* exists */ }
+  }
+}
+
+/** Every regular file under / (a soft reset keeps the filesystem, as flash would). */
+function snapshot(dir = '/', acc = []) {
+  for (const name of mp.FS.readdir(dir)) {
+    if (name === '.' || name === '..') continue;
+    const p = dir === '/' ? `/${name}` : `${dir}/${name}`;
+    if (['/dev', '/proc', '/tmp', '/home'].includes(p)) continue;
+    const st = mp.FS.stat(p);
+    if (mp.FS.isDir(st.mode)) snapshot(p, acc);
+    else if (mp.FS.isFile(st.mode)) acc.push([p, mp.FS.readFile(p)]);
+  }
+  return acc;
+}
+
+parentPort.on('message', async (m) => {
+  if (m.type === 'input') {
+    for (const c of m.data) {
+      if (c === 3 && Atomics.load(flag, 0) === 2) {
+        // This Ctrl-C already stopped a running program; a board does not see it again.
+        Atomics.store(flag, 0, 0);
+        continue;
+      }
+      if (c === 3) Atomics.store(flag, 0, 0);
+      const r = mp.replProcessChar(c);
+      if (r === 256 || (r & 0x100)) {
+        flush();
+        parentPort.postMessage({ type: 'soft-reset' });
+        const files = snapshot();
+        await boot(files);
+        parentPort.postMessage({ type: 'rebooted' });
+        return;
+      }
+    }
+    Atomics.store(flag, 0, 0);
+    flush();
+    parentPort.postMessage({ type: 'idle' });
+  } else if (m.type === 'read') {
+    let data = null;
+    try { data = mp.FS.readFile(m.path); } catch { data = null; }
+    parentPort.postMessage({ type: 'reply', id: m.id, data });
+  } else if (m.type === 'write') {
+    let ok = true;
+    try { mp.FS.writeFile(m.path, m.data); } catch { ok = false; }
+    parentPort.postMessage({ type: 'reply', id: m.id, data: ok });
+  } else if (m.type === 'remove') {
+    let ok = true;
+    try { mp.FS.unlink(m.path); } catch { ok = false; }
+    parentPort.postMessage({ type: 'reply', id: m.id, data: ok });
+  }
+});
+
+await boot(workerData.files || []);
+parentPort.postMessage({ type: 'ready' });
