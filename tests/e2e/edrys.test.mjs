@@ -151,7 +151,7 @@ test('bad configuration shows a visible message and nothing crashes', async () =
   try {
     const st = await stationConnects(page);
     await page.evaluate(() => window.sendAs('alice', 'execute', 12345));
-    await waitForTerminal(st, /not code/);
+    await waitForTerminal(st, /carries a number/);
     await page.evaluate(() => window.sendAs('alice', 'execute', 'print(99+1)'));
     await waitForTerminal(st, /\n100\n>>>$/);
   } finally {
