@@ -85,7 +85,7 @@ parentPort.on('message', async (m) => {
         return;
       }
     }
-    Atomics.store(flag, 0, 0);
+    // A delivered interrupt (2) stays until its Ctrl-C byte, queued behind, has been skipped.
     flush();
     parentPort.postMessage({ type: 'idle' });
   } else if (m.type === 'read') {
