@@ -60,6 +60,9 @@ struct Page {
     uploads: RefCell<Vec<Upload>>,
     /// Rows of transfers in flight, by id.
     rows: RefCell<HashMap<TransferId, Element>>,
+    /// Progress waiting for the next animation frame (the DOM is updated once per frame).
+    progress_due: RefCell<HashMap<TransferId, (u64, Option<u64>)>>,
+    progress_frame: Cell<bool>,
     version_id: Cell<Option<TransferId>>,
     /// In Edrys: this browser is the station (holds the board connection) …
     station: RefCell<Option<Rc<Station>>>,
@@ -102,6 +105,8 @@ fn try_start() -> Result<(), String> {
         reconnect_timer: Cell::new(None),
         uploads: RefCell::new(Vec::new()),
         rows: RefCell::new(HashMap::new()),
+        progress_due: RefCell::new(HashMap::new()),
+        progress_frame: Cell::new(false),
         version_id: Cell::new(None),
         station: RefCell::new(None),
         viewer: RefCell::new(None),
@@ -411,7 +416,7 @@ impl Page {
                 self.update_send_button();
                 self.term.borrow().focus();
             }
-            Event::TransferProgress { id, done, total } => self.progress(id, done, total),
+            Event::TransferProgress { id, done, total } => self.queue_progress(id, done, total),
             Event::TransferDone { id, outcome } => self.transfer_done(id, outcome),
             Event::TransferFailed { id, kind, error } => {
                 if Some(id) == self.version_id.get() {
@@ -662,6 +667,26 @@ impl Page {
         }
     }
 
+    fn queue_progress(self: &Rc<Self>, id: TransferId, done: u64, total: Option<u64>) {
+        self.progress_due.borrow_mut().insert(id, (done, total));
+        if self.progress_frame.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let cb = Closure::once_into_js(move || {
+            if let Some(p) = weak.upgrade() {
+                p.progress_frame.set(false);
+                let due: Vec<_> = p.progress_due.borrow_mut().drain().collect();
+                for (id, (done, total)) in due {
+                    p.progress(id, done, total);
+                }
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(cb.unchecked_ref());
+        }
+    }
+
     fn progress(&self, id: TransferId, done: u64, total: Option<u64>) {
         let rows = self.rows.borrow();
         let Some(row) = rows.get(&id) else { return };
@@ -717,6 +742,7 @@ impl Page {
     }
 
     fn finish_row(&self, id: TransferId, state: &str, text: &str) {
+        self.progress_due.borrow_mut().remove(&id);
         if let Some(row) = self.rows.borrow_mut().remove(&id) {
             set_row(&row, state, text);
         }

@@ -44,10 +44,10 @@ export async function launch({ root = DIST } = {}) {
 }
 
 /** Opens the page for `board` (password typed into the field) and returns it, not yet connected. */
-export async function openPage(env, board, { password = PASSWORD, query = '' } = {}) {
+export async function openPage(env, board, { password = PASSWORD, query = '', base = '' } = {}) {
   const page = await env.context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(`${env.web.url}?url=${encodeURIComponent(`ws://127.0.0.1:${board.port}/`)}${query}`);
+  await page.goto(`${env.web.url}${base}?url=${encodeURIComponent(`ws://127.0.0.1:${board.port}/`)}${query}`);
   await page.waitForFunction(() => window.__webrepl && window.__webrepl.term);
   await page.fill('#password', password);
   return page;

@@ -16,6 +16,7 @@ const CONNECTED = Buffer.from('\r\nWebREPL connected\r\n>>> ');
 const DENIED = Buffer.from('\r\nAccess denied\r\n');
 const VERSION = Buffer.from([1, 27, 0]);
 const WB = Buffer.from([0x57, 0x42, 0, 0]);
+const CRLF = Buffer.from('\r\n');
 
 export async function startBoard(opts = {}) {
   const o = {
@@ -170,23 +171,29 @@ export async function startBoard(opts = {}) {
     /** REPL output: \n → \r\n, then a frame per line (print writes the line and \r\n apart). */
     output(bytes) {
       if (this.state !== 'repl') return;
-      const cooked = [];
-      for (const b of bytes) {
-        if (b === 0x0a && !this.lastCr) cooked.push(0x0d);
-        cooked.push(b);
-        this.lastCr = b === 0x0d;
-      }
-      const buf = Buffer.from(cooked);
       let start = 0;
-      for (let i = 0; i < buf.length - 1; i++) {
-        if (buf[i] === 0x0d && buf[i + 1] === 0x0a) {
-          if (i > start) this.sendText(buf.subarray(start, i));
-          this.sendText(buf.subarray(i, i + 2));
-          start = i + 2;
-          i++;
+      for (;;) {
+        const nl = bytes.indexOf(0x0a, start);
+        if (nl < 0) {
+          if (start < bytes.length) {
+            this.sendText(bytes.subarray(start));
+            this.lastCr = bytes[bytes.length - 1] === 0x0d;
+          }
+          return;
         }
+        if (nl > 0 && bytes[nl - 1] === 0x0d) {
+          // Already \r\n: the line without its \r, then the pair.
+          if (nl - 1 > start) this.sendText(bytes.subarray(start, nl - 1));
+          this.sendText(CRLF);
+        } else if (nl === 0 && this.lastCr) {
+          this.sendText(bytes.subarray(0, 1)); // the \r went out with the previous chunk
+        } else {
+          if (nl > start) this.sendText(bytes.subarray(start, nl));
+          this.sendText(CRLF);
+        }
+        this.lastCr = false;
+        start = nl + 1;
       }
-      if (start < buf.length) this.sendText(buf.subarray(start));
     }
 
     onMessage(data, isBinary) {
@@ -331,6 +338,8 @@ export async function startBoard(opts = {}) {
     stats,
     readFile: async (p) => { const d = await ask({ type: 'read', path: p }); return d == null ? null : Buffer.from(d); },
     writeFile: (p, data) => ask({ type: 'write', path: p, data: typeof data === 'string' ? Buffer.from(data) : data }),
+    /** Sends `text` as board output, framed as prints are (for benchmarks: no interpreter). */
+    emit(text) { session?.output(Buffer.from(text)); },
     exists: async (p) => (await ask({ type: 'read', path: p })) != null,
     remove: (p) => ask({ type: 'remove', path: p }),
     async close() {
