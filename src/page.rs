@@ -63,6 +63,8 @@ struct Page {
     /// Progress waiting for the next animation frame (the DOM is updated once per frame).
     progress_due: RefCell<HashMap<TransferId, (u64, Option<u64>)>>,
     progress_frame: Cell<bool>,
+    /// The hint about non-ASCII typing was shown.
+    hinted_ascii: Cell<bool>,
     version_id: Cell<Option<TransferId>>,
     /// In Edrys: this browser is the station (holds the board connection) …
     station: RefCell<Option<Rc<Station>>>,
@@ -107,6 +109,7 @@ fn try_start() -> Result<(), String> {
         rows: RefCell::new(HashMap::new()),
         progress_due: RefCell::new(HashMap::new()),
         progress_frame: Cell::new(false),
+        hinted_ascii: Cell::new(false),
         version_id: Cell::new(None),
         station: RefCell::new(None),
         viewer: RefCell::new(None),
@@ -218,6 +221,11 @@ impl Page {
             if let Some(v) = p.viewer() {
                 p.viewer_send(&v, room::INPUT, object(&[("text", data.into())]));
             } else if let Some(c) = p.live() {
+                if !data.is_ascii() && !p.hinted_ascii.replace(true) {
+                    p.term.borrow().notice(
+                        "Note: the board's REPL line editor drops characters outside ASCII. Write them as \\u escapes ('\\u00e4'), or paste the code: pasted lines run through paste mode, which keeps them.",
+                    );
+                }
                 c.send_input(&data);
             }
         });
