@@ -120,6 +120,38 @@ test('input: teacher blocks a student and lets the teacher through', async () =>
   }
 });
 
+test('a flood of output keeps the room usable, with a notice of what was left out', async () => {
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }],
+  });
+  try {
+    const st = await stationConnects(page);
+    const alice = await frame(page, 'alice');
+    const count = () => page.evaluate(() => window.__edrysLog.filter((m) => m.subject === 'webrepl:output').length);
+    const before = await count();
+    const t0 = Date.now();
+    // A flood at a real board's pace (~100 KB/s over Wi-Fi; the virtual board alone would print
+    // 3 MB/s), still above the room's 64 KB/s budget.
+    await page.evaluate(() => window.sendAs('alice', 'execute', "import time\nwhile True:\n    print('x' * 100)\n    time.sleep_ms(1)\n"));
+    await waitForTerminal(alice, /bytes of output not shown to the room/, 30_000);
+    // The room stays usable: a student's Stop reaches the board.
+    await alice.click('#stop');
+    await waitForTerminal(st, /KeyboardInterrupt[\s\S]*>>>$/, 10_000);
+    await waitForTerminal(alice, /KeyboardInterrupt[\s\S]*>>>$/, 10_000);
+    // At most one output message per 50 ms over the whole flood.
+    const sent = (await count()) - before;
+    const ms = Date.now() - t0;
+    assert.ok(sent <= ms / 50 + 5, `${sent} output messages in ${ms} ms`);
+    await alice.click('#terminal');
+    await alice.page().keyboard.type('print(7*6)\r');
+    await waitForTerminal(alice, /\n42\n>>>$/, 10_000);
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
 test('bad configuration shows a visible message and nothing crashes', async () => {
   const cases = [
     ['', /no board address/i],
