@@ -189,3 +189,60 @@ test('Stop interrupts a running program; Soft reset reconnects on its own', asyn
     await waitForTerminal(page, /\n25\n>>>$/);
   });
 });
+
+test('a second client is told that another one is connected', async () => {
+  const first = await openPage(env, board);
+  try {
+    await connect(first);
+    await withPage(board, async (page) => {
+      await page.click('#connect');
+      await page.waitForSelector('#status[data-state=error]', { timeout: 10_000 });
+      assert.match(await page.textContent('#message'), /another WebREPL client is probably connected/);
+    });
+    await waitForTerminal(first, /Concurrent WebREPL connection from[^\n]*rejected/);
+  } finally {
+    await first.click('#connect');
+    await first.close();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+test('the link dropping during a transfer is reported clearly', async () => {
+  const flaky = await startBoard({ port: 0, password: PASSWORD, dropAfterBytes: 50_000 });
+  const file = `/tmp/e2e-drop-${process.pid}.bin`;
+  fs.writeFileSync(file, Buffer.alloc(150_000, 1));
+  try {
+    await withPage(flaky, async (page) => {
+      await connect(page);
+      await page.setInputFiles('#file-input', file);
+      await page.click('#send');
+      await page.waitForSelector('#uploads li[data-state=failed]', { timeout: 10_000 });
+      assert.match(await page.textContent('#uploads li .state'), /connection was lost during the transfer/);
+      assert.equal(await flaky.readFile('e2e-drop-' + process.pid + '.bin'), null, 'no half-written file');
+    });
+  } finally {
+    fs.rmSync(file, { force: true });
+    await flaky.close();
+  }
+});
+
+test('files dropped onto the page are queued with editable names', async () => {
+  await withPage(board, async (page) => {
+    await connect(page);
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['print("dropped")\n'], 'dropped.py', { type: 'text/x-python' }));
+      dt.items.add(new File(['x'], 'second.txt'));
+      document.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForSelector('#uploads li:nth-child(2)');
+    await page.fill('#uploads li:nth-child(1) .dest', 'lib_dropped.py');
+    await page.click('#send');
+    await page.waitForFunction(() => document.querySelectorAll('#uploads li[data-state=done]').length === 2);
+    assert.equal((await board.readFile('lib_dropped.py')).toString(), 'print("dropped")\n');
+    assert.equal((await board.readFile('second.txt')).toString(), 'x');
+    await type(page, 'exec(open("lib_dropped.py").read())\r');
+    await waitForTerminal(page, /\ndropped\n>>>$/);
+  });
+});
