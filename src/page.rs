@@ -65,6 +65,9 @@ struct Page {
     progress_frame: Cell<bool>,
     /// The hint about non-ASCII typing was shown.
     hinted_ascii: Cell<bool>,
+    /// A teacher's transfers relayed by the station: rows by local id.
+    relay_rows: RefCell<HashMap<u32, Element>>,
+    next_relay: Cell<u32>,
     version_id: Cell<Option<TransferId>>,
     /// In Edrys: this browser is the station (holds the board connection) …
     station: RefCell<Option<Rc<Station>>>,
@@ -110,6 +113,8 @@ fn try_start() -> Result<(), String> {
         progress_due: RefCell::new(HashMap::new()),
         progress_frame: Cell::new(false),
         hinted_ascii: Cell::new(false),
+        relay_rows: RefCell::new(HashMap::new()),
+        next_relay: Cell::new(0),
         version_id: Cell::new(None),
         station: RefCell::new(None),
         viewer: RefCell::new(None),
@@ -384,6 +389,13 @@ impl Page {
     }
 
     fn on_event(self: &Rc<Self>, e: Event) {
+        // At a station, transfers are shared with the room; one run for someone else is theirs.
+        let station = self.station.borrow().clone();
+        if let Some(st) = station {
+            if st.transfer_event(&e) {
+                return;
+            }
+        }
         match e {
             Event::Output(text) => {
                 self.term.borrow().write(&text);
@@ -572,13 +584,17 @@ impl Page {
 
     fn update_send_button(&self) {
         let ready = self.uploads.borrow().iter().any(|u| u.id.is_none());
+        let can = self.live().is_some() || self.viewer().is_some_and(|v| v.role == Role::Teacher);
         let _ = self
             .els
             .send
-            .toggle_attribute_with_force("disabled", !(ready && self.live().is_some()));
+            .toggle_attribute_with_force("disabled", !(ready && can));
     }
 
     fn send_files(self: &Rc<Self>) {
+        if self.viewer().is_some() {
+            return self.relay_files();
+        }
         let Some(conn) = self.live() else {
             self.show_message("Not connected: connect to a board first.", false);
             return;
@@ -652,6 +668,18 @@ impl Page {
             self.show_message(&format!("Get: {e}"), false);
             return;
         }
+        if let Some(v) = self.viewer() {
+            let row = self.download_row(&name);
+            let id = self.next_relay.get() + 1;
+            self.next_relay.set(id);
+            match v.get(id, &name) {
+                Ok(()) => {
+                    self.relay_rows.borrow_mut().insert(id, row);
+                }
+                Err(e) => set_row(&row, "failed", &e),
+            }
+            return;
+        }
         let Some(conn) = self.live() else {
             self.show_message("Not connected: connect to a board first.", false);
             return;
@@ -692,6 +720,73 @@ impl Page {
         });
         if let Some(w) = web_sys::window() {
             let _ = w.request_animation_frame(cb.unchecked_ref());
+        }
+    }
+
+    /// A row in the downloads list for `name`.
+    fn download_row(&self, name: &str) -> Element {
+        let row = self
+            .doc
+            .create_element("li")
+            .unwrap_or_else(|_| self.els.downloads.clone().into());
+        row.set_inner_html("<span class=\"name\"></span><span class=\"state\">waiting…</span>");
+        if let Some(n) = row.query_selector(".name").ok().flatten() {
+            n.set_text_content(Some(name));
+        }
+        let _ = row.set_attribute("data-state", "queued");
+        let _ = self.els.downloads.prepend_with_node_1(&row);
+        row
+    }
+
+    /// A teacher's files go to the board through the station.
+    fn relay_files(self: &Rc<Self>) {
+        let Some(v) = self.viewer() else { return };
+        let pending: Vec<(File, Element)> = self
+            .uploads
+            .borrow()
+            .iter()
+            .filter(|u| u.id.is_none())
+            .map(|u| (u.file.clone(), u.row.clone()))
+            .collect();
+        for (file, row) in pending {
+            let dest = row
+                .query_selector(".dest")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+                .map(|i| i.value().trim().to_owned())
+                .unwrap_or_default();
+            if let Err(e) = validate_name(&dest) {
+                set_row(&row, "failed", &e.to_string());
+                continue;
+            }
+            let id = self.next_relay.get() + 1;
+            self.next_relay.set(id);
+            if let Some(u) = self.uploads.borrow_mut().iter_mut().find(|u| u.row == row) {
+                u.id = Some(TransferId(u32::MAX));
+            }
+            set_row(&row, "reading", "reading the file…");
+            let (p, v, row2) = (self.clone(), v.clone(), row.clone());
+            let on_data: Closure<dyn FnMut(JsValue)> = Closure::once(move |buf: JsValue| {
+                let data = js_sys::Uint8Array::new(&buf).to_vec();
+                match v.put(id, &dest, &data) {
+                    Ok(()) => {
+                        set_row(&row2, "queued", "sent to the station…");
+                        p.relay_rows.borrow_mut().insert(id, row2);
+                    }
+                    Err(e) => set_row(&row2, "failed", &e),
+                }
+            });
+            let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
+                set_row(
+                    &row,
+                    "failed",
+                    &format!("could not read the file: {}", js_error_text(&e)),
+                )
+            });
+            let _ = file.array_buffer().then2(&on_data, &on_error);
+            on_data.forget();
+            on_error.forget();
         }
     }
 
@@ -873,7 +968,7 @@ impl Page {
         let _ = self
             .doc
             .document_element()
-            .map(|e| e.set_attribute("data-edrys-role", &format!("{role:?}").to_lowercase()));
+            .map(|e| e.set_attribute("data-edrys-role", role.map_or("unknown", Role::as_str)));
         // One listener for the room; it dispatches to the station or the viewer.
         let weak = Rc::downgrade(self);
         let listen_result = edrys.on_message(move |m| {
@@ -901,6 +996,14 @@ impl Page {
                 }
                 if let Some(el) = self.doc.query_selector(".check").ok().flatten() {
                     let _ = el.set_attribute("hidden", "");
+                }
+                if r != Role::Teacher {
+                    // Files go through the station for teachers only.
+                    for id in ["send-section", "get-section"] {
+                        if let Some(el) = self.doc.get_element_by_id(id) {
+                            let _ = el.set_attribute("hidden", "");
+                        }
+                    }
                 }
                 let v = Viewer::new(edrys, r, config.input);
                 *self.viewer.borrow_mut() = Some(v.clone());
@@ -966,6 +1069,18 @@ impl Page {
 }
 
 impl StationHost for Page {
+    fn put(&self, name: &str, data: Vec<u8>) -> Result<TransferId, String> {
+        let c = self
+            .live()
+            .ok_or("the station is not connected to the board")?;
+        c.put(name, data).map_err(|e| e.to_string())
+    }
+    fn get(&self, name: &str) -> Result<TransferId, String> {
+        let c = self
+            .live()
+            .ok_or("the station is not connected to the board")?;
+        c.get(name).map_err(|e| e.to_string())
+    }
     fn send_input(&self, text: &str) {
         if let Some(c) = self.live() {
             c.send_input(text);
@@ -995,6 +1110,51 @@ impl StationHost for Page {
 }
 
 impl ViewerHost for Page {
+    fn transfer(&self, id: u32, state: &str, text: &str, done: f64, total: Option<f64>) {
+        let rows = self.relay_rows.borrow();
+        let Some(row) = rows.get(&id) else { return };
+        let text = match (state, total) {
+            ("active", Some(t)) if t > 0.0 => format!(
+                "{done} / {t} bytes ({:.0} %) via the station",
+                done * 100.0 / t
+            ),
+            ("active", _) => format!("{done} bytes via the station"),
+            _ => text.to_owned(),
+        };
+        // A get is done only when its bytes arrived (download()).
+        let is_get = row.query_selector(".dest").ok().flatten().is_none();
+        if state == "done" && is_get {
+            set_row(row, "active", &text);
+            return;
+        }
+        set_row(row, state, &text);
+        if let Some(bar) = row
+            .query_selector("progress")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
+        {
+            bar.set_value(done);
+        }
+        if matches!(state, "done" | "failed") {
+            if state == "done" {
+                self.uploads.borrow_mut().retain(|u| u.row != *row);
+            }
+            drop(rows);
+            self.relay_rows.borrow_mut().remove(&id);
+            self.update_send_button();
+        }
+    }
+    fn download(&self, id: u32, name: &str, data: &[u8]) {
+        let row = self.relay_rows.borrow_mut().remove(&id);
+        let result = download(&self.doc, name, data);
+        if let Some(row) = row {
+            match result {
+                Ok(()) => set_row(&row, "done", &format!("{} bytes, downloaded", data.len())),
+                Err(e) => set_row(&row, "failed", &e),
+            }
+        }
+    }
     fn write(&self, text: &str) {
         self.term.borrow().write(text);
     }

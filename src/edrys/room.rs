@@ -30,6 +30,20 @@ pub const RUN: &str = "webrepl:run";
 pub const REFUSED: &str = "webrepl:refused";
 pub const STATUS: &str = "webrepl:status";
 pub const STATUS_KEY: &str = "webrepl.status";
+/// Teacher → station: `{id, name, index, last, chunk: Uint8Array}` (a file in ≤ 16 KB parts).
+pub const PUT: &str = "webrepl:put";
+/// Teacher → station: `{id, name}`.
+pub const GET: &str = "webrepl:get";
+/// Station → teacher: `{id, to, state, text, done, total}` progress of a relayed transfer.
+pub const XFER: &str = "webrepl:xfer";
+/// Station → teacher: `{id, to, name, index, last, chunk}` a got file in ≤ 16 KB parts.
+pub const FILE: &str = "webrepl:file";
+/// Shared room state: the transfer in progress, `{name, done, total, by}`.
+pub const TRANSFER_KEY: &str = "webrepl.transfer";
+/// Parts of relayed files stay small: room messages travel over peer-to-peer links.
+pub const PART: usize = 16 * 1024;
+/// The largest file relayed through the room.
+pub const MAX_RELAY: usize = 4 * 1024 * 1024;
 
 /// What the page asks of the station side.
 pub trait StationHost {
@@ -38,6 +52,16 @@ pub trait StationHost {
     fn soft_reset(&self);
     fn run(&self, code: &str, label: &str) -> Result<(), String>;
     fn notice(&self, text: &str);
+    /// Starts a put/get for someone in the room; returns the transfer's id.
+    fn put(&self, name: &str, data: Vec<u8>) -> Result<webrepl_core::TransferId, String>;
+    fn get(&self, name: &str) -> Result<webrepl_core::TransferId, String>;
+}
+
+/// A transfer the station runs for someone else.
+struct Relay {
+    user: String,
+    id: f64,
+    name: String,
 }
 
 /// The station's share of the room.
@@ -47,6 +71,9 @@ pub struct Station {
     broadcast: RefCell<Broadcast>,
     timer: Cell<Option<i32>>,
     flush: RefCell<Option<Closure<dyn FnMut()>>>,
+    /// Files arriving in parts, by (user, id).
+    incoming: RefCell<std::collections::HashMap<(String, u64), Vec<u8>>>,
+    relays: RefCell<std::collections::HashMap<webrepl_core::TransferId, Relay>>,
 }
 
 impl Station {
@@ -57,6 +84,8 @@ impl Station {
             broadcast: RefCell::new(Broadcast::new(BroadcastConfig::default(), now_ms())),
             timer: Cell::new(None),
             flush: RefCell::new(None),
+            incoming: RefCell::new(Default::default()),
+            relays: RefCell::new(Default::default()),
         });
         let weak = Rc::downgrade(&st);
         *st.flush.borrow_mut() = Some(Closure::<dyn FnMut()>::new(move || {
@@ -155,6 +184,7 @@ impl Station {
                 ]);
                 let _ = self.edrys.send(BACKLOG, &body, Some(&m.from));
             }
+            PUT | GET => self.relay_request(host, m),
             INPUT | KEY | RUN => {
                 if let Err(reason) = self.config.input.check(self.edrys.role_of(&m.from)) {
                     self.refuse(&m.from, reason);
@@ -184,6 +214,185 @@ impl Station {
         }
     }
 
+    /// A teacher's put/get through the station.
+    fn relay_request(&self, host: &dyn StationHost, m: &Message) {
+        let id = m.field("id").as_f64().unwrap_or(0.0);
+        let name = m.field("name").as_string().unwrap_or_default();
+        let reply = |state: &str, text: &str| self.xfer(&m.from, id, state, text, 0.0, None);
+        if !matches!(
+            self.edrys.role_of(&m.from),
+            Some(Role::Teacher | Role::Station)
+        ) {
+            reply(
+                "failed",
+                "only teachers can send or get files through the station",
+            );
+            return;
+        }
+        if m.subject == GET {
+            match host.get(&name) {
+                Ok(tid) => {
+                    self.relays.borrow_mut().insert(
+                        tid,
+                        Relay {
+                            user: m.from.clone(),
+                            id,
+                            name: name.clone(),
+                        },
+                    );
+                    reply("queued", "waiting for the board…");
+                }
+                Err(e) => reply("failed", &e),
+            }
+            return;
+        }
+        let key = (m.from.clone(), id as u64);
+        let chunk = m.field("chunk");
+        let Some(bytes) = chunk.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
+            self.incoming.borrow_mut().remove(&key);
+            reply("failed", "the file part did not arrive as bytes");
+            return;
+        };
+        let mut incoming = self.incoming.borrow_mut();
+        let buf = incoming.entry(key.clone()).or_default();
+        if buf.len() + bytes.len() > MAX_RELAY {
+            incoming.remove(&key);
+            drop(incoming);
+            reply(
+                "failed",
+                "files over 4 MB are not relayed through the room; send them at the station",
+            );
+            return;
+        }
+        buf.extend_from_slice(&bytes);
+        if m.field("last").as_bool() != Some(true) {
+            return;
+        }
+        let data = incoming.remove(&key).unwrap_or_default();
+        drop(incoming);
+        match host.put(&name, data) {
+            Ok(tid) => {
+                self.relays.borrow_mut().insert(
+                    tid,
+                    Relay {
+                        user: m.from.clone(),
+                        id,
+                        name,
+                    },
+                );
+                reply("queued", "waiting for the board…");
+            }
+            Err(e) => reply("failed", &e),
+        }
+    }
+
+    /// Progress of any transfer: shared in the room state; for a relayed one, also told to the
+    /// person who asked. Returns true when the transfer was relayed (the station's own rows do
+    /// not know it).
+    pub fn transfer_event(&self, e: &webrepl_core::Event) -> bool {
+        use webrepl_core::{Event, TransferOutcome};
+        let id = match e {
+            Event::TransferProgress { id, .. }
+            | Event::TransferDone { id, .. }
+            | Event::TransferFailed { id, .. } => *id,
+            _ => return false,
+        };
+        let relays = self.relays.borrow();
+        let relay = relays.get(&id);
+        let by = relay
+            .map(|r| r.user.clone())
+            .unwrap_or_else(|| self.edrys.username());
+        match e {
+            Event::TransferProgress { done, total, .. } => {
+                let name = relay.map(|r| r.name.clone()).unwrap_or_default();
+                let state = object(&[
+                    ("name", name.into()),
+                    ("done", (*done as f64).into()),
+                    ("total", total.map_or(JsValue::NULL, |t| (t as f64).into())),
+                    ("by", by.into()),
+                ]);
+                let _ = self.edrys.set_state(TRANSFER_KEY, &state);
+                if let Some(r) = relay {
+                    self.xfer(
+                        &r.user,
+                        r.id,
+                        "active",
+                        "",
+                        *done as f64,
+                        total.map(|t| t as f64),
+                    );
+                }
+            }
+            Event::TransferDone { outcome, .. } => {
+                let _ = self.edrys.set_state(TRANSFER_KEY, &JsValue::NULL);
+                if let Some(r) = relay {
+                    match outcome {
+                        TransferOutcome::Put { size, name } => self.xfer(
+                            &r.user,
+                            r.id,
+                            "done",
+                            &format!("sent {size} bytes to {name}"),
+                            *size as f64,
+                            Some(*size as f64),
+                        ),
+                        TransferOutcome::Get { name, data } => {
+                            let parts = data.chunks(PART).count().max(1);
+                            for (i, part) in data
+                                .chunks(PART)
+                                .chain(data.is_empty().then_some(&[][..]))
+                                .enumerate()
+                            {
+                                let body = object(&[
+                                    ("id", r.id.into()),
+                                    ("to", r.user.clone().into()),
+                                    ("name", name.clone().into()),
+                                    ("index", (i as f64).into()),
+                                    ("last", (i + 1 == parts).into()),
+                                    ("chunk", js_sys::Uint8Array::from(part).into()),
+                                ]);
+                                let _ = self.edrys.send(FILE, &body, Some(&r.user));
+                            }
+                            self.xfer(
+                                &r.user,
+                                r.id,
+                                "done",
+                                &format!("{} bytes", data.len()),
+                                data.len() as f64,
+                                Some(data.len() as f64),
+                            );
+                        }
+                        TransferOutcome::Version(_) => {}
+                    }
+                }
+            }
+            Event::TransferFailed { error, .. } => {
+                let _ = self.edrys.set_state(TRANSFER_KEY, &JsValue::NULL);
+                if let Some(r) = relay {
+                    self.xfer(&r.user, r.id, "failed", &error.to_string(), 0.0, None);
+                }
+            }
+            _ => {}
+        }
+        let relayed = relay.is_some();
+        drop(relays);
+        if matches!(e, Event::TransferDone { .. } | Event::TransferFailed { .. }) {
+            self.relays.borrow_mut().remove(&id);
+        }
+        relayed
+    }
+
+    fn xfer(&self, user: &str, id: f64, state: &str, text: &str, done: f64, total: Option<f64>) {
+        let body = object(&[
+            ("id", id.into()),
+            ("to", user.into()),
+            ("state", state.into()),
+            ("text", text.into()),
+            ("done", done.into()),
+            ("total", total.map_or(JsValue::NULL, JsValue::from_f64)),
+        ]);
+        let _ = self.edrys.send(XFER, &body, Some(user));
+    }
+
     fn refuse(&self, user: &str, reason: &str) {
         if user.is_empty() {
             return;
@@ -198,6 +407,10 @@ pub trait ViewerHost {
     fn write(&self, text: &str);
     fn status(&self, state: &str, text: &str, version: &str);
     fn message(&self, text: &str);
+    /// A relayed transfer moved on: `id` is the viewer's own row id.
+    fn transfer(&self, id: u32, state: &str, text: &str, done: f64, total: Option<f64>);
+    /// A relayed get finished.
+    fn download(&self, id: u32, name: &str, data: &[u8]);
 }
 
 /// A student's or teacher's view of the station's terminal.
@@ -209,6 +422,8 @@ pub struct Viewer {
     seen: Cell<Option<u64>>,
     /// Output that arrived before the backlog.
     early: RefCell<Vec<(u64, String)>>,
+    /// Relayed gets being received, by id.
+    files: RefCell<std::collections::HashMap<u32, Vec<u8>>>,
 }
 
 impl Viewer {
@@ -219,6 +434,7 @@ impl Viewer {
             policy,
             seen: Cell::new(None),
             early: RefCell::new(Vec::new()),
+            files: RefCell::new(Default::default()),
         })
     }
 
@@ -264,6 +480,34 @@ impl Viewer {
             }
             STATUS => self.show_status(host, &m.body),
             REFUSED if to_me() => host.message(&m.field("reason").as_string().unwrap_or_default()),
+            XFER if to_me() => {
+                let id = m.field("id").as_f64().unwrap_or(0.0) as u32;
+                let state = m.field("state").as_string().unwrap_or_default();
+                let text = m.field("text").as_string().unwrap_or_default();
+                host.transfer(
+                    id,
+                    &state,
+                    &text,
+                    m.field("done").as_f64().unwrap_or(0.0),
+                    m.field("total").as_f64(),
+                );
+            }
+            FILE if to_me() => {
+                let id = m.field("id").as_f64().unwrap_or(0.0) as u32;
+                let chunk = m.field("chunk");
+                let Some(bytes) = chunk.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
+                    return;
+                };
+                self.files
+                    .borrow_mut()
+                    .entry(id)
+                    .or_default()
+                    .extend_from_slice(&bytes);
+                if m.field("last").as_bool() == Some(true) {
+                    let data = self.files.borrow_mut().remove(&id).unwrap_or_default();
+                    host.download(id, &m.field("name").as_string().unwrap_or_default(), &data);
+                }
+            }
             _ => {}
         }
     }
@@ -286,6 +530,46 @@ impl Viewer {
     pub fn send(&self, subject: &str, body: JsValue) -> Result<(), String> {
         self.config_check()?;
         self.edrys.send(subject, &body, None)
+    }
+
+    /// A teacher sends a file to the board through the station, in parts.
+    pub fn put(&self, id: u32, name: &str, data: &[u8]) -> Result<(), String> {
+        if self.role != Role::Teacher {
+            return Err("only teachers can send files through the station".into());
+        }
+        if data.len() > MAX_RELAY {
+            return Err(
+                "files over 4 MB are not relayed through the room; send them at the station".into(),
+            );
+        }
+        let parts = data.chunks(PART).count().max(1);
+        for (i, part) in data
+            .chunks(PART)
+            .chain(data.is_empty().then_some(&[][..]))
+            .enumerate()
+        {
+            let body = object(&[
+                ("id", id.into()),
+                ("name", name.into()),
+                ("index", (i as f64).into()),
+                ("last", (i + 1 == parts).into()),
+                ("chunk", js_sys::Uint8Array::from(part).into()),
+            ]);
+            self.edrys.send(PUT, &body, None)?;
+        }
+        Ok(())
+    }
+
+    /// A teacher gets a file from the board through the station.
+    pub fn get(&self, id: u32, name: &str) -> Result<(), String> {
+        if self.role != Role::Teacher {
+            return Err("only teachers can get files through the station".into());
+        }
+        self.edrys.send(
+            GET,
+            &object(&[("id", id.into()), ("name", name.into())]),
+            None,
+        )
     }
 
     fn config_check(&self) -> Result<(), String> {

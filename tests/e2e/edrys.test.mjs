@@ -152,6 +152,35 @@ test('a flood of output keeps the room usable, with a notice of what was left ou
   }
 });
 
+test('a teacher sends and gets files through the station; students cannot', async () => {
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
+  });
+  try {
+    await stationConnects(page);
+    const teacher = await frame(page, 'Ms T');
+    const alice = await frame(page, 'alice');
+    assert.equal(await alice.isVisible('#send-section'), false, 'students get no file panel');
+    const data = Buffer.alloc(40_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 255;
+    await teacher.setInputFiles('#file-input', { name: 'lesson.bin', mimeType: 'application/octet-stream', buffer: data });
+    await teacher.click('#send');
+    await teacher.waitForSelector('#uploads li[data-state=done]', { timeout: 15_000 });
+    assert.ok((await board.readFile('lesson.bin')).equals(data), 'the board has the teacher\'s file');
+    await teacher.fill('#get-name', 'lesson.bin');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), teacher.click('#get')]);
+    assert.ok((await import('node:fs')).readFileSync(await dl.path()).equals(data), 'the teacher downloaded the same bytes');
+    await teacher.waitForSelector('#downloads li[data-state=done]');
+    // A student's request is refused by the station.
+    await page.evaluate(() => window.sendAs('alice', 'webrepl:get', { id: 1, name: 'lesson.bin' }, new URL('/dist/index.html', location.href).href));
+    await page.waitForFunction(() => window.__edrysLog.some((m) => m.subject === 'webrepl:xfer' && m.to === 'alice'));
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
 test('bad configuration shows a visible message and nothing crashes', async () => {
   const cases = [
     ['', /no board address/i],

@@ -31,6 +31,14 @@ pub enum Role {
 }
 
 impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Student => "student",
+            Role::Teacher => "teacher",
+            Role::Station => "station",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "student" => Some(Role::Student),
