@@ -3,7 +3,7 @@
 // to the virtual board from its stationConfig.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startBoard, waitForTerminal, terminalText, ROOT, PASSWORD } from './support.mjs';
+import { launch, startBoard, waitForTerminal, terminalText, closedPort, ROOT, PASSWORD } from './support.mjs';
 
 let env;
 let board;
@@ -175,6 +175,42 @@ test('a teacher sends and gets files through the station; students cannot', asyn
     // A student's request is refused by the station.
     await page.evaluate(() => window.sendAs('alice', 'webrepl:get', { id: 1, name: 'lesson.bin' }, new URL('/dist/index.html', location.href).href));
     await page.waitForFunction(() => window.__edrysLog.some((m) => m.subject === 'webrepl:xfer' && m.to === 'alice'));
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
+test('the station explains a proxy that is not running, and reconnects after a board reset', async () => {
+  const port = await closedPort();
+  let page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${port}/ws://192.168.4.1:8266` },
+    users: [{ name: 'Station A', role: 'station' }],
+  });
+  try {
+    const st = await frame(page, 'Station A');
+    // The password was kept by earlier tests' station (this browser only); else type it.
+    const auto = await st.waitForSelector('#status[data-state=connecting], #status[data-state=reconnecting]', { timeout: 3000 }).then(() => true, () => false);
+    if (!auto) {
+      await st.fill('#password', PASSWORD);
+      await st.click('#connect');
+    }
+    await st.waitForSelector('#status[data-state=reconnecting]', { timeout: 10_000 });
+    assert.match(await st.textContent('#message'), /is the webrepl proxy running on this computer[\s\S]*local network access/);
+  } finally {
+    await page.close();
+  }
+  page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'Ms T', role: 'teacher' }],
+  });
+  try {
+    const st = await stationConnects(page);
+    const teacher = await frame(page, 'Ms T');
+    await teacher.click('#reset');
+    await st.waitForSelector('#status[data-state=reconnecting]', { timeout: 10_000 });
+    await st.waitForSelector('#status[data-state=connected]', { timeout: 15_000 });
+    await teacher.waitForSelector('#status[data-state=connected]', { timeout: 5000 });
   } finally {
     await page.close();
     await new Promise((r) => setTimeout(r, 300));

@@ -505,10 +505,11 @@ impl Session {
         let text = text.replace("\r\n", "\r").replace('\n', "\r");
         if let Some(run) = self.run.as_mut().filter(|r| !r.is_delivered()) {
             if text.contains('\x03') {
+                // Ctrl-C drops what was typed meanwhile, as it would at the prompt.
+                self.held_input.clear();
                 let mut acts = Vec::new();
                 run.cancel(RunError::Cancelled, &mut acts);
                 self.run_actions(acts);
-                self.held_input.clear();
             } else if self.held_input.len() + text.len() <= HELD_INPUT_MAX {
                 self.held_input.push_str(&text);
             }
