@@ -1,5 +1,344 @@
-//! The `webrepl` command (placeholder until the proxy and command-line client land).
-fn main() {
-    eprintln!("webrepl: not implemented yet");
-    std::process::exit(2);
+//! The `webrepl` command: `webrepl proxy` (the Edrys station's localhost proxy) and a
+//! command-line WebREPL client (`put`, `get`, `version`, `run`, `repl`) that keeps
+//! webrepl_cli.py's argument forms.
+//!
+//! Exit codes: 0 done; 1 the operation failed (file not found, transfer or run failed);
+//! 2 bad usage or arguments; 3 no connection or login (unreachable, refused, wrong password).
+
+mod client;
+mod link;
+mod proxy;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use webrepl_core::transfer::{validate_name, validate_size};
+use webrepl_core::{parse_board_url, BoardUrl, Password};
+
+#[derive(Parser)]
+#[command(
+    name = "webrepl",
+    version,
+    about = "MicroPython WebREPL: localhost proxy for browser stations and a command-line client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct Conn {
+    /// The board's WebREPL password (else $WEBREPL_PASSWORD, else asked without echo).
+    #[arg(short = 'p', long)]
+    password: Option<String>,
+    /// Connect through this URL instead, e.g. a proxy: ws://localhost:8765/ws://192.168.4.1:8266
+    #[arg(long)]
+    url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Forward ws://localhost:8765/ws://BOARD:PORT to the board (for Edrys stations).
+    Proxy {
+        #[arg(long, default_value = "127.0.0.1:8765")]
+        listen: SocketAddr,
+        /// Also allow this target (HOST or HOST:PORT); repeatable.
+        #[arg(long = "allow", value_name = "HOST[:PORT]")]
+        allow: Vec<String>,
+        /// Allow any target (an open relay: only on a trusted network).
+        #[arg(long)]
+        allow_any: bool,
+        /// Accept only pages from these origins (e.g. https://edrys-labs.github.io); repeatable.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        #[arg(long, default_value_t = 64)]
+        max_sessions: usize,
+        /// Seconds to wait for a board to accept the connection.
+        #[arg(long, default_value_t = 5)]
+        connect_timeout: u64,
+    },
+    /// Send a file: webrepl put main.py 192.168.4.1[:8266]:/main.py (a trailing / keeps the name).
+    Put {
+        local: PathBuf,
+        remote: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Get a file: webrepl get 192.168.4.1[:8266]:/main.py main.py
+    Get {
+        remote: String,
+        local: PathBuf,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Print the board's MicroPython version.
+    Version {
+        host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Run a local Python file on the board and print its output.
+    Run {
+        file: PathBuf,
+        host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// An interactive REPL over WebREPL (line mode; Ctrl-D at the end of input leaves).
+    Repl {
+        host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
+    eprintln!("webrepl: {msg}");
+    std::process::exit(code)
+}
+
+/// Splits `HOST[:PORT]:PATH` (webrepl_cli.py's form).
+fn split_remote(spec: &str) -> Result<(String, String), String> {
+    let parts: Vec<&str> = spec.splitn(3, ':').collect();
+    match parts.as_slice() {
+        [host, port, path] if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() => {
+            Ok((format!("{host}:{port}"), (*path).to_owned()))
+        }
+        [host, rest @ ..] if !rest.is_empty() => Ok(((*host).to_owned(), rest.join(":"))),
+        _ => Err(format!(
+            "\"{spec}\" has no file on the board: use HOST[:PORT]:PATH, e.g. 192.168.4.1:/main.py"
+        )),
+    }
+}
+
+fn board(host: &str, conn: &Conn) -> BoardUrl {
+    let text = conn.url.clone().unwrap_or_else(|| host.to_owned());
+    parse_board_url(&text).unwrap_or_else(|e| fail(2, e))
+}
+
+fn password(conn: &Conn) -> Password {
+    let text = match (&conn.password, std::env::var("WEBREPL_PASSWORD")) {
+        (Some(p), _) => p.clone(),
+        (None, Ok(p)) => p,
+        (None, Err(_)) if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("WebREPL password: ")
+                .unwrap_or_else(|e| fail(2, format!("cannot read the password: {e}")))
+        }
+        (None, Err(_)) => fail(2, "no password: give -p PASSWORD or set WEBREPL_PASSWORD"),
+    };
+    Password::new(&text).unwrap_or_else(|e| fail(2, e))
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Proxy {
+            listen,
+            allow,
+            allow_any,
+            origins,
+            max_sessions,
+            connect_timeout,
+        } => {
+            let allow = allow
+                .iter()
+                .map(|a| match a.rsplit_once(':') {
+                    Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (
+                        h.to_owned(),
+                        Some(
+                            p.parse()
+                                .unwrap_or_else(|_| fail(2, format!("--allow {a}: bad port"))),
+                        ),
+                    ),
+                    _ => (a.clone(), None),
+                })
+                .collect();
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .unwrap_or_else(|e| fail(3, format!("cannot listen on {listen}: {e}")));
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| listen.to_string());
+            eprintln!("webrepl proxy: listening on ws://{addr}/ — use ws://{addr}/ws://BOARD:8266 in the page");
+            let cfg = proxy::ProxyConfig {
+                allow,
+                allow_any,
+                origins,
+                max_sessions,
+                connect_timeout: Duration::from_secs(connect_timeout),
+                quiet: false,
+            };
+            tokio::select! {
+                r = proxy::serve(listener, cfg) => if let Err(e) = r { fail(3, e) },
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Cmd::Put {
+            local,
+            remote,
+            conn,
+        } => {
+            let (host, mut path) = split_remote(&remote).unwrap_or_else(|e| fail(2, e));
+            if path.ends_with('/') {
+                let name = local
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_else(|| fail(2, "the local path has no file name"));
+                path.push_str(name);
+            }
+            validate_name(&path).unwrap_or_else(|e| fail(2, e));
+            let size = std::fs::metadata(&local)
+                .map(|m| m.len())
+                .unwrap_or_else(|e| fail(1, format!("{}: {e}", local.display())));
+            validate_size(size).unwrap_or_else(|e| fail(2, e));
+            let data = std::fs::read(&local)
+                .unwrap_or_else(|e| fail(1, format!("{}: {e}", local.display())));
+            let url = board(&host, &conn);
+            let pw = password(&conn);
+            let bar = progress_bar(Some(size));
+            let mut report = |d: u64, _t: Option<u64>| bar.set_position(d);
+            match client::run(
+                &url,
+                pw,
+                client::Op::Put {
+                    remote: path.clone(),
+                    data,
+                },
+                &mut report,
+            )
+            .await
+            {
+                Ok(done) => {
+                    bar.finish_and_clear();
+                    let size = if let client::Done::Put { size } = done {
+                        size
+                    } else {
+                        size
+                    };
+                    println!("sent {} ({size} bytes) to {path}", local.display());
+                }
+                Err(e) => {
+                    bar.abandon();
+                    fail(e.exit_code(), e)
+                }
+            }
+        }
+        Cmd::Get {
+            remote,
+            local,
+            conn,
+        } => {
+            let (host, path) = split_remote(&remote).unwrap_or_else(|e| fail(2, e));
+            validate_name(&path).unwrap_or_else(|e| fail(2, e));
+            let local = if local.is_dir() {
+                local.join(Path::new(&path).file_name().unwrap_or_default())
+            } else {
+                local
+            };
+            let url = board(&host, &conn);
+            let pw = password(&conn);
+            let bar = progress_bar(None);
+            let mut report = |d: u64, _t: Option<u64>| bar.set_position(d);
+            match client::run(
+                &url,
+                pw,
+                client::Op::Get {
+                    remote: path.clone(),
+                },
+                &mut report,
+            )
+            .await
+            {
+                Ok(client::Done::Got(data)) => {
+                    bar.finish_and_clear();
+                    std::fs::write(&local, &data)
+                        .unwrap_or_else(|e| fail(1, format!("{}: {e}", local.display())));
+                    println!("got {path} ({} bytes) into {}", data.len(), local.display());
+                }
+                Ok(_) => fail(1, "the board sent no file"),
+                Err(e) => {
+                    bar.abandon();
+                    fail(e.exit_code(), e)
+                }
+            }
+        }
+        Cmd::Version { host, conn } => {
+            let url = board(&host, &conn);
+            match client::run(&url, password(&conn), client::Op::Version, &mut |_, _| {}).await {
+                Ok(client::Done::Version(v)) => println!("MicroPython {v}"),
+                Ok(_) => fail(1, "no version reply"),
+                Err(e) => fail(e.exit_code(), e),
+            }
+        }
+        Cmd::Run { file, host, conn } => {
+            let code = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| fail(1, format!("{}: {e}", file.display())));
+            let url = board(&host, &conn);
+            let label = file.display().to_string();
+            match client::run(
+                &url,
+                password(&conn),
+                client::Op::Run { code, label },
+                &mut |_, _| {},
+            )
+            .await
+            {
+                Ok(_) => println!(),
+                Err(e) => fail(e.exit_code(), e),
+            }
+        }
+        Cmd::Repl { host, conn } => {
+            let url = board(&host, &conn);
+            if let Err(e) =
+                client::run(&url, password(&conn), client::Op::Repl, &mut |_, _| {}).await
+            {
+                fail(e.exit_code(), e)
+            }
+        }
+    }
+}
+
+/// A progress bar on a terminal; nothing when output is piped.
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    match total {
+        Some(t) => indicatif::ProgressBar::new(t).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_remote;
+
+    #[test]
+    fn webrepl_cli_remote_forms() {
+        assert_eq!(
+            split_remote("192.168.4.1:/main.py").unwrap(),
+            ("192.168.4.1".into(), "/main.py".into())
+        );
+        assert_eq!(
+            split_remote("192.168.4.1:8266:main.py").unwrap(),
+            ("192.168.4.1:8266".into(), "main.py".into())
+        );
+        assert_eq!(
+            split_remote("esp.local:8000:/lib/").unwrap(),
+            ("esp.local:8000".into(), "/lib/".into())
+        );
+        assert!(split_remote("192.168.4.1").is_err());
+    }
 }

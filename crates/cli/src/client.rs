@@ -1,0 +1,197 @@
+//! The command-line client: one `webrepl_core::Session` over a [`crate::link`] connection, for
+//! one operation (put, get, version, run, or an interactive REPL).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::io::AsyncReadExt;
+use webrepl_core::{
+    BoardUrl, CloseReason, Event, Password, RunState, Session, SessionConfig, TransferOutcome,
+    Transmit,
+};
+
+use crate::link::{self, Frame, LinkError};
+
+#[derive(Debug)]
+pub enum Op {
+    Put { remote: String, data: Vec<u8> },
+    Get { remote: String },
+    Version,
+    Run { code: String, label: String },
+    Repl,
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Put { size: u64 },
+    Got(Vec<u8>),
+    Version(String),
+    Ran,
+    Left,
+}
+
+/// How an operation failed; the exit code follows the kind.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Link(#[from] LinkError),
+    #[error("{0}")]
+    Closed(CloseReason),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ClientError {
+    /// 1: the operation failed on the board; 3: no connection or no login.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Link(_) => 3,
+            ClientError::Closed(
+                CloseReason::AccessDenied
+                | CloseReason::Rejected
+                | CloseReason::ConnectFailed
+                | CloseReason::ConnectTimeout(_)
+                | CloseReason::NoPrompt(_)
+                | CloseReason::Proxy { .. },
+            ) => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// Progress reports: (bytes done, total if known).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
+
+/// Connects to `url` (a board, or a proxy URL with the board in its path), logs in and does `op`.
+pub async fn run(
+    url: &BoardUrl,
+    password: Password,
+    op: Op,
+    progress: Progress<'_>,
+) -> Result<Done, ClientError> {
+    let path = url
+        .url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| "/".into());
+    let start = Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let (mut reader, mut writer) = link::connect(url, &path, Duration::from_secs(10)).await?;
+    let mut session = Session::new(SessionConfig::default(), Some(password), now());
+    session.handle_open(now());
+    let mut op = Some(op);
+    let mut done: Option<Done> = None;
+    let mut stdin = tokio::io::stdin();
+    let mut stdin_buf = [0u8; 1024];
+    let interactive = matches!(op, Some(Op::Repl));
+    let mut stdout = std::io::stdout();
+    let mut run_id = None;
+    let mut printing = interactive;
+    loop {
+        while let Some(t) = session.poll_transmit() {
+            match t {
+                Transmit::Text(s) => writer.text(s.as_bytes()).await?,
+                Transmit::Binary(b) => writer.binary(&b).await?,
+                Transmit::Close => {
+                    let _ = writer.close().await;
+                }
+            }
+        }
+        let mut handled = false;
+        while let Some(e) = session.poll_event() {
+            handled = true;
+            match e {
+                Event::LoggedIn => match op.take() {
+                    Some(Op::Put { remote, data }) => {
+                        session
+                            .put(&remote, data)
+                            .map_err(|e| ClientError::Failed(e.to_string()))?;
+                    }
+                    Some(Op::Get { remote }) => {
+                        session
+                            .get(&remote)
+                            .map_err(|e| ClientError::Failed(e.to_string()))?;
+                    }
+                    Some(Op::Version) => {
+                        session
+                            .version()
+                            .map_err(|e| ClientError::Failed(e.to_string()))?;
+                    }
+                    Some(Op::Run { code, label }) => {
+                        run_id = Some(
+                            session
+                                .run_code(&code, &label)
+                                .map_err(|e| ClientError::Failed(e.to_string()))?,
+                        );
+                    }
+                    Some(Op::Repl) | None => {}
+                },
+                Event::Output(text) if printing => {
+                    let _ = stdout.write_all(text.as_bytes());
+                    let _ = stdout.flush();
+                }
+                Event::TransferProgress { done: d, total, .. } => progress(d, total),
+                Event::TransferDone { outcome, .. } => {
+                    done = Some(match outcome {
+                        TransferOutcome::Put { size, .. } => Done::Put { size },
+                        TransferOutcome::Get { data, .. } => Done::Got(data),
+                        TransferOutcome::Version(v) => Done::Version(v.to_string()),
+                    });
+                    session.close();
+                }
+                Event::TransferFailed { error, .. } => {
+                    return Err(ClientError::Failed(error.to_string()))
+                }
+                Event::Run { id, state, .. } if Some(id) == run_id => match state {
+                    RunState::Running => printing = true,
+                    RunState::Finished => {
+                        done = Some(Done::Ran);
+                        session.close();
+                    }
+                    RunState::Failed(e) => return Err(ClientError::Failed(e.to_string())),
+                    _ => {}
+                },
+                Event::Closed(reason) => {
+                    while let Some(Transmit::Close) = session.poll_transmit() {
+                        let _ = writer.close().await;
+                    }
+                    return match (done.take(), reason) {
+                        (Some(d), _) => Ok(d),
+                        (None, CloseReason::ByUser) if interactive => Ok(Done::Left),
+                        (None, r) => Err(ClientError::Closed(r)),
+                    };
+                }
+                _ => {}
+            }
+        }
+        // Events may have queued frames (a request after login): send them first.
+        if handled || session.is_closed() {
+            continue;
+        }
+        let deadline = session
+            .poll_timeout()
+            .map(|t| start + Duration::from_millis(t));
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            frame = reader.next() => match frame? {
+                Some(Frame::Text(b)) => session.handle_text(&b, now()),
+                Some(Frame::Binary(b)) => session.handle_binary(&b, now()),
+                Some(Frame::Close(code, reason)) => {
+                    session.handle_close_with_reason(webrepl_core::CloseInfo { code: code.or(Some(1005)) }, &reason, now())
+                }
+                None => session.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, now()),
+            },
+            _ = sleep => session.handle_timeout(now()),
+            n = stdin.read(&mut stdin_buf), if interactive => match n {
+                Ok(0) | Err(_) => session.close(),
+                Ok(n) => session.send_input(&String::from_utf8_lossy(&stdin_buf[..n])),
+            },
+        }
+    }
+}

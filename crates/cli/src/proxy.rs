@@ -1,0 +1,379 @@
+//! `webrepl proxy`: the Edrys station's localhost proxy (replaces proxy.py).
+//!
+//! A page served over HTTPS may open `ws://` only to localhost, so the station's page connects to
+//! `ws://localhost:8765/ws://BOARD:8266` and the proxy forwards to the board named in the path.
+//! Frames keep their type and are forwarded at once (TCP_NODELAY, no delays); messages over
+//! 65535 bytes are split for the board; board text is re-framed as whole UTF-8 (a browser drops
+//! the connection on an invalid text frame); a close on either side closes the other (towards
+//! the board with an empty close frame; a board that drops TCP is passed on as a dropped
+//! connection, which the page reads exactly as a direct link). Not an open relay: only local
+//! targets unless allowed; one session per board; a cap on sessions; a log line per session.
+
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use webrepl_core::utf8::{prefix_at_boundary, Utf8Stream};
+use webrepl_core::{parse_board_url, BoardUrl};
+
+use crate::link::{self, Frame, LinkError};
+
+/// Close codes the proxy sends to the browser, with reasons the page shows as they are.
+pub mod codes {
+    pub const BAD_TARGET: u16 = 4000;
+    pub const NOT_ALLOWED: u16 = 4003;
+    pub const UNREACHABLE: u16 = 4004;
+    pub const BUSY: u16 = 4009;
+    pub const TOO_MANY: u16 = 4029;
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub allow: Vec<(String, Option<u16>)>,
+    pub allow_any: bool,
+    pub origins: Vec<String>,
+    pub max_sessions: usize,
+    pub connect_timeout: Duration,
+    pub quiet: bool,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            allow: vec![],
+            allow_any: false,
+            origins: vec![],
+            max_sessions: 64,
+            connect_timeout: Duration::from_secs(5),
+            quiet: false,
+        }
+    }
+}
+
+struct Shared {
+    cfg: ProxyConfig,
+    boards: Mutex<HashSet<String>>,
+    slots: Arc<Semaphore>,
+    next: AtomicU64,
+}
+
+/// Serves until the listener fails.
+pub async fn serve(listener: TcpListener, cfg: ProxyConfig) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        slots: Arc::new(Semaphore::new(cfg.max_sessions)),
+        cfg,
+        boards: Mutex::new(HashSet::new()),
+        next: AtomicU64::new(1),
+    });
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let shared = shared.clone();
+        tokio::spawn(async move { session(stream, peer, shared).await });
+    }
+}
+
+fn log(shared: &Shared, line: String) {
+    if !shared.cfg.quiet {
+        eprintln!("webrepl proxy: {line}");
+    }
+}
+
+// tungstenite's handshake callback type fixes the error response's size.
+#[allow(clippy::result_large_err)]
+async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let mut path = String::new();
+    let origins = shared.cfg.origins.clone();
+    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        path = req.uri().path().to_owned();
+        if let Some(q) = req.uri().query() {
+            path = format!("{path}?{q}");
+        }
+        if !origins.is_empty() {
+            let origin = req
+                .headers()
+                .get("origin")
+                .and_then(|o| o.to_str().ok())
+                .unwrap_or("");
+            if !origins.iter().any(|o| o.trim_end_matches('/') == origin) {
+                let mut r = ErrorResponse::new(Some(format!(
+                    "origin {origin:?} is not allowed by this proxy (--origin)"
+                )));
+                *r.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN;
+                return Err(r);
+            }
+        }
+        Ok(resp)
+    };
+    let mut browser = match tokio_tungstenite::accept_hdr_async(stream, callback).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            log(&shared, format!("{peer}: handshake refused ({e})"));
+            return;
+        }
+    };
+    let id = shared.next.fetch_add(1, Ordering::Relaxed);
+    let refuse = |code: u16, reason: String| async move {
+        let reason = prefix_at_boundary(&reason, 123).to_owned();
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        (frame.code, frame)
+    };
+    let target_text = path.strip_prefix('/').unwrap_or(&path).to_owned();
+    let target = match parse_board_url(&target_text) {
+        Ok(t) => t,
+        Err(e) => {
+            let (_, f) = refuse(
+                codes::BAD_TARGET,
+                format!("no board address in the proxy URL: {e}"),
+            )
+            .await;
+            let _ = browser.close(Some(f)).await;
+            return;
+        }
+    };
+    if let Err(why) = allowed(&shared.cfg, &target).await {
+        log(
+            &shared,
+            format!("session {id}: refused {} ({why})", target.url),
+        );
+        let (_, f) = refuse(codes::NOT_ALLOWED, why).await;
+        let _ = browser.close(Some(f)).await;
+        return;
+    }
+    let Ok(_slot) = shared.slots.clone().try_acquire_owned() else {
+        let (_, f) = refuse(
+            codes::TOO_MANY,
+            format!(
+                "the proxy already holds {} sessions (--max-sessions)",
+                shared.cfg.max_sessions
+            ),
+        )
+        .await;
+        let _ = browser.close(Some(f)).await;
+        return;
+    };
+    let key = format!("{}:{}", target.host.to_ascii_lowercase(), target.port);
+    let inserted = shared
+        .boards
+        .lock()
+        .map(|mut b| b.insert(key.clone()))
+        .unwrap_or(false);
+    if !inserted {
+        let (_, f) = refuse(codes::BUSY, "another client is connected to this board through this proxy; a board allows one session".into()).await;
+        let _ = browser.close(Some(f)).await;
+        return;
+    }
+    let started = Instant::now();
+    log(
+        &shared,
+        format!("session {id}: {peer} → {} open", target.url),
+    );
+    let (up, down, how) = match link::connect(&target, "/", shared.cfg.connect_timeout).await {
+        Err(e) => {
+            let reason = match &e {
+                LinkError::Refused(a) => {
+                    format!("board refused the connection at {a}: is WebREPL enabled on it?")
+                }
+                LinkError::Timeout(a, s) => {
+                    format!("board unreachable: no answer from {a} within {s} s")
+                }
+                other => format!("board unreachable: {other}"),
+            };
+            let (_, f) = refuse(codes::UNREACHABLE, reason.clone()).await;
+            let _ = browser.close(Some(f)).await;
+            (0, 0, reason)
+        }
+        Ok((reader, writer)) => forward(browser, reader, writer).await,
+    };
+    if let Ok(mut b) = shared.boards.lock() {
+        b.remove(&key);
+    }
+    log(
+        &shared,
+        format!(
+            "session {id}: {} closed after {:.1} s ({how}); browser→board {up} B, board→browser {down} B",
+            target.url,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+}
+
+/// Moves frames both ways until one side closes. Returns (bytes up, bytes down, how it ended).
+async fn forward(
+    browser: tokio_tungstenite::WebSocketStream<TcpStream>,
+    mut reader: link::Reader,
+    mut writer: link::Writer,
+) -> (u64, u64, String) {
+    let (mut to_browser, mut from_browser) = browser.split();
+    let mut up = 0u64;
+    let mut down = 0u64;
+    let mut utf8 = Utf8Stream::new();
+    let how = loop {
+        tokio::select! {
+            msg = from_browser.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    up += t.len() as u64;
+                    let mut rest: &str = t.as_str();
+                    while !rest.is_empty() {
+                        let part = prefix_at_boundary(rest, 65535);
+                        if writer.text(part.as_bytes()).await.is_err() { break; }
+                        rest = &rest[part.len()..];
+                    }
+                }
+                Some(Ok(Message::Binary(b))) => {
+                    up += b.len() as u64;
+                    for part in b.chunks(65535) {
+                        if writer.binary(part).await.is_err() { break; }
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    let _ = writer.close().await;
+                    // Let the board's close reply pass, briefly.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), reader.next()).await;
+                    break "the browser closed".to_owned();
+                }
+                Some(Ok(_)) => {}
+            },
+            frame = reader.next() => match frame {
+                Ok(Some(Frame::Text(bytes))) => {
+                    down += bytes.len() as u64;
+                    let mut s = String::new();
+                    utf8.decode(&bytes, &mut s);
+                    if !s.is_empty() && to_browser.send(Message::text(s)).await.is_err() {
+                        break "the browser went away".to_owned();
+                    }
+                }
+                Ok(Some(Frame::Binary(b))) => {
+                    down += b.len() as u64;
+                    if to_browser.send(Message::binary(b)).await.is_err() {
+                        break "the browser went away".to_owned();
+                    }
+                }
+                Ok(Some(Frame::Close(..))) => {
+                    let _ = to_browser.send(Message::Close(None)).await;
+                    break "the board closed".to_owned();
+                }
+                Ok(None) | Err(_) => {
+                    // The board dropped TCP (soft reset, failed get, …): drop the browser's link the
+                    // same way, so the page sees what a direct connection would show.
+                    let mut s = String::new();
+                    utf8.finish(&mut s);
+                    if !s.is_empty() {
+                        let _ = to_browser.send(Message::text(s)).await;
+                    }
+                    break "the board dropped the connection".to_owned();
+                }
+            },
+        }
+    };
+    (up, down, how)
+}
+
+/// Whether the proxy may connect to `target`: local addresses by default (loopback, private,
+/// link-local, `.local` names), plus `--allow`, or anything with `--allow-any`.
+pub async fn allowed(cfg: &ProxyConfig, target: &BoardUrl) -> Result<(), String> {
+    if cfg.allow_any {
+        return Ok(());
+    }
+    let host = target
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if cfg
+        .allow
+        .iter()
+        .any(|(h, p)| h.eq_ignore_ascii_case(&host) && p.is_none_or(|p| p == target.port))
+    {
+        return Ok(());
+    }
+    if host.ends_with(".local") || host == "localhost" {
+        return Ok(());
+    }
+    let hint = format!(
+        "{host} is not on the local network; start the proxy with --allow {host} to permit it"
+    );
+    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => match tokio::net::lookup_host((host.as_str(), target.port)).await {
+            Ok(a) => a.map(|s| s.ip()).collect(),
+            Err(_) => return Err(format!("target not allowed: {host} cannot be resolved")),
+        },
+    };
+    if !addrs.is_empty() && addrs.iter().all(is_local) {
+        Ok(())
+    } else {
+        Err(format!("target not allowed: {hint}"))
+    }
+}
+
+pub fn is_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
+        IpAddr::V6(v) => {
+            v.is_loopback()
+                || (v.segments()[0] & 0xfe00) == 0xfc00
+                || (v.segments()[0] & 0xffc0) == 0xfe80
+                || v.to_ipv4_mapped().is_some_and(|m| is_local(&IpAddr::V4(m)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_local_targets_by_default() {
+        let cfg = ProxyConfig::default();
+        for ok in [
+            "ws://192.168.2.197:8266",
+            "ws://10.1.2.3:1",
+            "ws://127.0.0.1:8266",
+            "ws://esp32.local:8266",
+            "ws://[::1]:8266",
+            "ws://169.254.1.2:8266",
+        ] {
+            assert!(
+                allowed(&cfg, &parse_board_url(ok).unwrap()).await.is_ok(),
+                "{ok}"
+            );
+        }
+        let e = allowed(&cfg, &parse_board_url("ws://8.8.8.8:8266").unwrap())
+            .await
+            .unwrap_err();
+        assert!(e.contains("--allow 8.8.8.8"), "{e}");
+        let cfg = ProxyConfig {
+            allow: vec![("8.8.8.8".into(), Some(8266))],
+            ..Default::default()
+        };
+        assert!(
+            allowed(&cfg, &parse_board_url("ws://8.8.8.8:8266").unwrap())
+                .await
+                .is_ok()
+        );
+        assert!(
+            allowed(&cfg, &parse_board_url("ws://8.8.8.8:9999").unwrap())
+                .await
+                .is_err()
+        );
+        let any = ProxyConfig {
+            allow_any: true,
+            ..Default::default()
+        };
+        assert!(allowed(&any, &parse_board_url("ws://8.8.8.8:1").unwrap())
+            .await
+            .is_ok());
+    }
+}
