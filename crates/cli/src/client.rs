@@ -90,12 +90,15 @@ pub async fn run(
     let mut printing = interactive;
     loop {
         while let Some(t) = session.poll_transmit() {
-            match t {
-                Transmit::Text(s) => writer.text(s.as_bytes()).await?,
-                Transmit::Binary(b) => writer.binary(&b).await?,
-                Transmit::Close => {
-                    let _ = writer.close().await;
-                }
+            let sent = match t {
+                Transmit::Text(s) => writer.text(s.as_bytes()).await,
+                Transmit::Binary(b) => writer.binary(&b).await,
+                Transmit::Close => writer.close().await.or(Ok(())),
+            };
+            // A broken link is the session's to explain (e.g. lost during a transfer).
+            if sent.is_err() {
+                session.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, now());
+                break;
             }
         }
         let mut handled = false;
@@ -179,7 +182,7 @@ pub async fn run(
             }
         };
         tokio::select! {
-            frame = reader.next() => match frame? {
+            frame = reader.next() => match frame.unwrap_or(None) {
                 Some(Frame::Text(b)) => session.handle_text(&b, now()),
                 Some(Frame::Binary(b)) => session.handle_binary(&b, now()),
                 Some(Frame::Close(code, reason)) => {

@@ -1,0 +1,359 @@
+//! The `webrepl` binary end to end: against the Node virtual board (real MicroPython) and, for
+//! the many-session test, small WebREPL test boards written here.
+
+use futures_util::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+const PASSWORD: &str = "secret123";
+const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A Node virtual board; killed on drop.
+struct Board {
+    child: Child,
+    port: u16,
+}
+
+impl Board {
+    fn start(args: &[&str]) -> Board {
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(root().join("tools/virtual-board/board.mjs"))
+            .args(["--port", &port.to_string(), "--password", PASSWORD])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs the virtual board (npm ci first)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("board started");
+        assert!(line.contains("virtual board"), "{line}");
+        Board { child, port }
+    }
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `webrepl proxy` on a free port; killed on drop.
+struct Proxy {
+    child: Child,
+    port: u16,
+}
+
+impl Proxy {
+    fn start(args: &[&str]) -> Proxy {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("proxy starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Proxy { child, port }
+    }
+    fn url(&self, board: &str) -> String {
+        format!("ws://127.0.0.1:{}/ws://{board}", self.port)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn webrepl(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("WEBREPL_PASSWORD", PASSWORD)
+        .output()
+        .expect("webrepl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("webrepl-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d.join(name)
+}
+
+fn round_trip(board: &str, via: Option<&str>, remote: &str, data: &[u8]) {
+    let local = tmp("up.bin");
+    let back = tmp("back.bin");
+    std::fs::write(&local, data).expect("write");
+    let mut put = vec!["put", local.to_str().unwrap_or_default()];
+    let target = format!("{board}:{remote}");
+    put.push(&target);
+    let mut get = vec!["get", &target, back.to_str().unwrap_or_default()];
+    if let Some(u) = via {
+        put.extend(["--url", u]);
+        get.extend(["--url", u]);
+    }
+    let (code, _, err) = webrepl(&put);
+    assert_eq!(code, 0, "put {remote}: {err}");
+    let (code, _, err) = webrepl(&get);
+    assert_eq!(code, 0, "get {remote}: {err}");
+    assert!(
+        std::fs::read(&back).expect("got file") == data,
+        "{remote}: round trip differs"
+    );
+}
+
+#[test]
+fn put_get_round_trips_and_name_limits() {
+    let b = Board::start(&[]);
+    round_trip(&b.addr(), None, "/empty.bin", b"");
+    round_trip(&b.addr(), None, "/one.bin", b"x");
+    let long = format!("/{}", "n".repeat(62));
+    assert_eq!(long.len(), 63);
+    round_trip(&b.addr(), None, &long, b"63-byte name");
+    let mb: Vec<u8> = (0..1_048_576u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    round_trip(&b.addr(), None, "/mb.bin", &mb);
+    let local = tmp("n.txt");
+    std::fs::write(&local, b"n").expect("write");
+    let too_long = format!("{}:/{}", b.addr(), "n".repeat(63));
+    let (code, _, err) = webrepl(&["put", local.to_str().unwrap_or_default(), &too_long]);
+    assert_eq!(code, 2);
+    assert!(err.contains("at most 63"), "{err}");
+    // webrepl_cli.py's trailing-slash form keeps the local name.
+    let (code, out, err) = webrepl(&[
+        "put",
+        local.to_str().unwrap_or_default(),
+        &format!("{}:/", b.addr()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("to /n.txt"), "{out}");
+    let (code, out, _) = webrepl(&["version", &b.addr()]);
+    assert_eq!((code, out.trim()), (0, "MicroPython 1.27.0"));
+    let (code, _, err) = webrepl(&[
+        "get",
+        &format!("{}:/missing.txt", b.addr()),
+        tmp("m").to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not found"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _, err) = webrepl(&["version", &b.addr(), "-p", "wrong"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("access denied"), "{err}");
+}
+
+#[test]
+fn run_prints_the_program_output() {
+    let b = Board::start(&[]);
+    let file = tmp("prog.py");
+    std::fs::write(
+        &file,
+        "for i in range(3):\n    print('line', i, '\u{2713}')\n",
+    )
+    .expect("write");
+    let (code, out, err) = webrepl(&["run", file.to_str().unwrap_or_default(), &b.addr()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("line 0 ✓") && out.contains("line 2 ✓"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_proxy_forwards_both_frame_types_and_refuses_other_networks() {
+    let b = Board::start(&[]);
+    let p = Proxy::start(&[]);
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    round_trip("x", Some(&p.url(&b.addr())), "/via.bin", &data);
+    let (code, _, err) = webrepl(&["version", "x", "--url", &p.url("8.8.8.8:8266")]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("target not allowed") && err.contains("--allow 8.8.8.8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_link_dropped_mid_transfer_fails_clearly() {
+    let b = Board::start(&["--drop-after-bytes", "50000"]);
+    let local = tmp("drop.bin");
+    std::fs::write(&local, vec![7u8; 200_000]).expect("write");
+    let (code, _, err) = webrepl(&[
+        "put",
+        local.to_str().unwrap_or_default(),
+        &format!("{}:/drop.bin", b.addr()),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("connection was lost during the transfer"),
+        "{err}"
+    );
+}
+
+/// A browser's view through the proxy: logs in and returns the socket.
+async fn browser(
+    url: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("proxy accepts");
+    let mut text = String::new();
+    while !text.contains("Password: ") {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            text.push_str(&t);
+        }
+    }
+    ws.send(Message::text(format!("{PASSWORD}\r")))
+        .await
+        .expect("send");
+    while !text.contains(">>> ") {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => text.push_str(&t),
+            other => panic!("login: {other:?}"),
+        }
+    }
+    ws
+}
+
+#[tokio::test]
+async fn board_text_split_inside_characters_reaches_the_browser_as_valid_text() {
+    let b = Board::start(&["--invalid-utf8"]);
+    let p = Proxy::start(&[]);
+    let mut ws = browser(&p.url(&b.addr())).await;
+    ws.send(Message::text(
+        "print('\\u00e4\\u00f6\\u00fc\\u2192\\u2713')\r",
+    ))
+    .await
+    .expect("send");
+    let mut text = String::new();
+    // tungstenite fails on an invalid text frame: every frame here is whole UTF-8.
+    while !text.contains("äöü→✓\r\n") {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => text.push_str(&t),
+            other => panic!("after {text:?}: {other:?}"),
+        }
+    }
+    // A second browser for the same board gets a reason instead of the board's silent drop.
+    let (mut second, _) = tokio_tungstenite::connect_async(p.url(&b.addr()))
+        .await
+        .expect("handshake");
+    match second.next().await {
+        Some(Ok(Message::Close(Some(f)))) => {
+            assert_eq!(u16::from(f.code), 4009);
+            assert!(f.reason.contains("another client"), "{}", f.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = ws.close(None).await;
+}
+
+/// A minimal WebREPL board for load tests: login, echo, version.
+async fn test_board() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
+                    return;
+                };
+                let _ = ws.send(Message::text("Password: ")).await;
+                let mut logged = false;
+                while let Some(Ok(m)) = ws.next().await {
+                    match m {
+                        Message::Text(t) if !logged => {
+                            logged = t.as_str() == format!("{PASSWORD}\r");
+                            let reply = if logged {
+                                "\r\nWebREPL connected\r\n>>> "
+                            } else {
+                                "\r\nAccess denied\r\n"
+                            };
+                            let _ = ws.send(Message::text(reply)).await;
+                        }
+                        Message::Text(t) => {
+                            let _ = ws.send(Message::text(t.as_str())).await;
+                        }
+                        Message::Binary(b) if b.len() == 82 && b[2] == 3 => {
+                            let _ = ws.send(Message::binary(vec![1u8, 27, 0])).await;
+                        }
+                        Message::Close(_) => break,
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_proxied_sessions_each_to_its_own_board() {
+    let p = Proxy::start(&["--max-sessions", "300"]);
+    let mut boards = Vec::new();
+    for _ in 0..200 {
+        boards.push(test_board().await);
+    }
+    let mut tasks = Vec::new();
+    for (i, port) in boards.into_iter().enumerate() {
+        let url = p.url(&format!("127.0.0.1:{port}"));
+        tasks.push(tokio::spawn(async move {
+            let mut ws = browser(&url).await;
+            let probe = format!("session {i}\r");
+            ws.send(Message::text(probe.clone())).await.expect("send");
+            let mut header = vec![0u8; 82];
+            header[0] = b'W';
+            header[1] = b'A';
+            header[2] = 3;
+            ws.send(Message::binary(header)).await.expect("send");
+            let (mut echo, mut version) = (String::new(), None);
+            while echo != probe || version.is_none() {
+                match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => echo.push_str(&t),
+                    Ok(Some(Ok(Message::Binary(b)))) => version = Some(b.to_vec()),
+                    other => panic!("session {i}: {other:?}"),
+                }
+            }
+            assert_eq!(version, Some(vec![1, 27, 0]));
+            let _ = ws.close(None).await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("session task");
+    }
+}
