@@ -85,10 +85,8 @@ case "$cmd" in
     setup_rust; setup_node; setup_browser; build
     log "page benchmark (Chromium + virtual board)"
     node tests/bench/page-bench.mjs
-    if cargo metadata --no-deps --format-version 1 | grep -q '"webrepl-bench"'; then
-      log "native benchmark (webrepl proxy and client)"
-      cargo run --release --quiet -p webrepl --bin webrepl-bench
-    fi
+    log "native benchmark (webrepl proxy and client)"
+    cargo bench --quiet -p webrepl --bench proxy
     ;;
   *)
     echo "usage: tools/dev.sh serve|test|bench|build" >&2

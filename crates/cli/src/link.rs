@@ -78,7 +78,7 @@ pub async fn connect(
         .set_nodelay(true)
         .map_err(|e| LinkError::Io(shown.clone(), e))?;
     let (rd, mut wr) = stream.into_split();
-    let mut rd = BufReader::new(rd);
+    let mut rd = BufReader::with_capacity(4096, rd);
     let seed = seed();
     let key = base64(
         &seed

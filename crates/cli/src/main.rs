@@ -131,7 +131,9 @@ fn password(conn: &Conn) -> Password {
     Password::new(&text).unwrap_or_else(|e| fail(2, e))
 }
 
-#[tokio::main]
+// One thread: the proxy's work is tiny per frame, and a round trip through it (a get waits for one
+// per 256-byte chunk) is fastest without cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = Cli::parse();
     match cli.cmd {

@@ -113,13 +113,20 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
         }
         Ok(resp)
     };
-    let mut browser = match tokio_tungstenite::accept_hdr_async(stream, callback).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            log(&shared, format!("{peer}: handshake refused ({e})"));
-            return;
-        }
-    };
+    // Small buffers: an idle session should cost kilobytes (tungstenite reads 128 KiB by default).
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(16 << 20));
+    let mut browser =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await
+        {
+            Ok(ws) => ws,
+            Err(e) => {
+                log(&shared, format!("{peer}: handshake refused ({e})"));
+                return;
+            }
+        };
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
     let refuse = |code: u16, reason: String| async move {
         let reason = prefix_at_boundary(&reason, 123).to_owned();
