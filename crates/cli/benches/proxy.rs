@@ -149,4 +149,6 @@ async fn main() {
     drop(held);
     let _ = proxy.kill();
     let _ = board.kill();
+    let _ = proxy.wait();
+    let _ = board.wait();
 }
