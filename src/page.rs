@@ -599,25 +599,7 @@ impl Page {
             self.show_message("Not connected: connect to a board first.", false);
             return;
         };
-        let pending: Vec<(File, Element)> = self
-            .uploads
-            .borrow()
-            .iter()
-            .filter(|u| u.id.is_none())
-            .map(|u| (u.file.clone(), u.row.clone()))
-            .collect();
-        for (file, row) in pending {
-            let dest = row
-                .query_selector(".dest")
-                .ok()
-                .flatten()
-                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-                .map(|i| i.value().trim().to_owned())
-                .unwrap_or_default();
-            if let Err(e) = validate_name(&dest) {
-                set_row(&row, "failed", &e.to_string());
-                continue;
-            }
+        for (file, row, dest) in self.ready_uploads() {
             if file.size() > u32::MAX as f64 {
                 set_row(&row, "failed", "larger than 4 GiB: WebREPL cannot send it");
                 continue;
@@ -639,7 +621,7 @@ impl Page {
                             let _ = input.set_attribute("readonly", "");
                         }
                         set_row(&row2, "queued", "waiting…");
-                        p.rows.borrow_mut().insert(id, row2);
+                        p.track(id, row2);
                     }
                     Err(e) => set_row(&row2, "failed", &e.to_string()),
                 }
@@ -697,7 +679,7 @@ impl Page {
                 }
                 row.set_attribute("data-state", "queued").ok();
                 let _ = self.els.downloads.prepend_with_node_1(&row);
-                self.rows.borrow_mut().insert(id, row);
+                self.track(id, row);
             }
             Err(e) => self.show_message(&format!("Get: {e}"), false),
         }
@@ -738,9 +720,9 @@ impl Page {
         row
     }
 
-    /// A teacher's files go to the board through the station.
-    fn relay_files(self: &Rc<Self>) {
-        let Some(v) = self.viewer() else { return };
+    /// Picked files not sent yet, with their destination names; rows with a bad name are marked
+    /// failed and left out.
+    fn ready_uploads(&self) -> Vec<(File, Element, String)> {
         let pending: Vec<(File, Element)> = self
             .uploads
             .borrow()
@@ -748,6 +730,7 @@ impl Page {
             .filter(|u| u.id.is_none())
             .map(|u| (u.file.clone(), u.row.clone()))
             .collect();
+        let mut ready = Vec::new();
         for (file, row) in pending {
             let dest = row
                 .query_selector(".dest")
@@ -756,10 +739,18 @@ impl Page {
                 .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
                 .map(|i| i.value().trim().to_owned())
                 .unwrap_or_default();
-            if let Err(e) = validate_name(&dest) {
-                set_row(&row, "failed", &e.to_string());
-                continue;
+            match validate_name(&dest) {
+                Ok(()) => ready.push((file, row, dest)),
+                Err(e) => set_row(&row, "failed", &e.to_string()),
             }
+        }
+        ready
+    }
+
+    /// A teacher's files go to the board through the station.
+    fn relay_files(self: &Rc<Self>) {
+        let Some(v) = self.viewer() else { return };
+        for (file, row, dest) in self.ready_uploads() {
             let id = self.next_relay.get() + 1;
             self.next_relay.set(id);
             if let Some(u) = self.uploads.borrow_mut().iter_mut().find(|u| u.row == row) {
@@ -844,9 +835,25 @@ impl Page {
         }
     }
 
+    /// Follows a transfer's row; the row records when the transfer was queued.
+    fn track(&self, id: TransferId, row: Element) {
+        let _ = row.set_attribute("data-t0", &crate::clock::now_ms().to_string());
+        self.rows.borrow_mut().insert(id, row);
+    }
+
     fn finish_row(&self, id: TransferId, state: &str, text: &str) {
         self.progress_due.borrow_mut().remove(&id);
         if let Some(row) = self.rows.borrow_mut().remove(&id) {
+            // How long the transfer itself took (benchmarks read it).
+            if let Some(t0) = row
+                .get_attribute("data-t0")
+                .and_then(|t| t.parse::<u64>().ok())
+            {
+                let _ = row.set_attribute(
+                    "data-ms",
+                    &crate::clock::now_ms().saturating_sub(t0).to_string(),
+                );
+            }
             set_row(&row, state, text);
         }
     }

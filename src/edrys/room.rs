@@ -336,22 +336,12 @@ impl Station {
                             Some(*size as f64),
                         ),
                         TransferOutcome::Get { name, data } => {
-                            let parts = data.chunks(PART).count().max(1);
-                            for (i, part) in data
-                                .chunks(PART)
-                                .chain(data.is_empty().then_some(&[][..]))
-                                .enumerate()
-                            {
-                                let body = object(&[
-                                    ("id", r.id.into()),
-                                    ("to", r.user.clone().into()),
-                                    ("name", name.clone().into()),
-                                    ("index", (i as f64).into()),
-                                    ("last", (i + 1 == parts).into()),
-                                    ("chunk", js_sys::Uint8Array::from(part).into()),
-                                ]);
-                                let _ = self.edrys.send(FILE, &body, Some(&r.user));
-                            }
+                            let fields = [
+                                ("id", r.id.into()),
+                                ("to", r.user.clone().into()),
+                                ("name", name.clone().into()),
+                            ];
+                            let _ = send_parts(&self.edrys, FILE, &fields, data, Some(&r.user));
                             self.xfer(
                                 &r.user,
                                 r.id,
@@ -542,22 +532,13 @@ impl Viewer {
                 "files over 4 MB are not relayed through the room; send them at the station".into(),
             );
         }
-        let parts = data.chunks(PART).count().max(1);
-        for (i, part) in data
-            .chunks(PART)
-            .chain(data.is_empty().then_some(&[][..]))
-            .enumerate()
-        {
-            let body = object(&[
-                ("id", id.into()),
-                ("name", name.into()),
-                ("index", (i as f64).into()),
-                ("last", (i + 1 == parts).into()),
-                ("chunk", js_sys::Uint8Array::from(part).into()),
-            ]);
-            self.edrys.send(PUT, &body, None)?;
-        }
-        Ok(())
+        send_parts(
+            &self.edrys,
+            PUT,
+            &[("id", id.into()), ("name", name.into())],
+            data,
+            None,
+        )
     }
 
     /// A teacher gets a file from the board through the station.
@@ -575,6 +556,30 @@ impl Viewer {
     fn config_check(&self) -> Result<(), String> {
         self.policy.check(Some(self.role)).map_err(str::to_owned)
     }
+}
+
+/// Sends `data` as messages of at most [`PART`] bytes: `fields` plus `index`, `last`, `chunk`
+/// (an empty file is one empty part).
+fn send_parts(
+    edrys: &Edrys,
+    subject: &str,
+    fields: &[(&str, JsValue)],
+    data: &[u8],
+    user: Option<&str>,
+) -> Result<(), String> {
+    let parts = data.chunks(PART).count().max(1);
+    for (i, part) in data
+        .chunks(PART)
+        .chain(data.is_empty().then_some(&[][..]))
+        .enumerate()
+    {
+        let mut all = fields.to_vec();
+        all.push(("index", (i as f64).into()));
+        all.push(("last", (i + 1 == parts).into()));
+        all.push(("chunk", js_sys::Uint8Array::from(part).into()));
+        edrys.send(subject, &object(&all), user)?;
+    }
+    Ok(())
 }
 
 /// Waits for `window.Edrys` to be ready, for up to `wait_ms`; calls `f(Some(edrys))` when it
