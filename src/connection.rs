@@ -18,8 +18,10 @@ use webrepl_core::{
 
 use crate::clock::now_ms;
 
-/// Put data is held back while more than this is waiting in the socket's send buffer.
-const SEND_BUFFER_HIGH: u32 = 256 * 1024;
+/// Put data is held back while more than this is waiting in the socket's send buffer: enough for
+/// a board's put to run back to back (re-arming a timer costs ≥ 4 ms once browsers clamp chained
+/// timers), small enough that a keystroke waits at most ~0.1 s behind a transfer on a LAN.
+const SEND_BUFFER_HIGH: u32 = 1024 * 1024;
 
 /// Why a connection could not even start.
 #[derive(Debug, thiserror::Error)]
