@@ -1019,6 +1019,7 @@ impl Page {
                     self.term.borrow().notice(reason);
                 }
                 v.join(&**self);
+                self.retry_join(1);
             }
             None => {
                 self.show_message(
@@ -1027,6 +1028,20 @@ impl Page {
                 );
             }
         }
+    }
+
+    /// Keeps asking the station for the backlog until it answers (see `Viewer::retry`).
+    fn retry_join(self: &Rc<Self>, attempt: u32) {
+        let Some(w) = web_sys::window() else { return };
+        let weak = Rc::downgrade(self);
+        let cb = Closure::once_into_js(move || {
+            let Some(p) = weak.upgrade() else { return };
+            let viewer = p.viewer.borrow().clone();
+            if viewer.is_some_and(|v| v.retry(&*p, attempt)) {
+                p.retry_join(attempt + 1);
+            }
+        });
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 1000);
     }
 
     fn enter_station(self: &Rc<Self>, edrys: Edrys, config: crate::edrys::config::StationConfig) {

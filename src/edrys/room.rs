@@ -428,7 +428,7 @@ impl Viewer {
         })
     }
 
-    /// Asks the station for the recent output (once); output is shown as it comes meanwhile.
+    /// Asks the station for the recent output; live output waits until it arrives.
     pub fn join(&self, host: &dyn ViewerHost) {
         if let Err(e) = self.edrys.send(HELLO, &object(&[]), None) {
             host.message(&format!("could not reach the station: {e}"));
@@ -436,6 +436,27 @@ impl Viewer {
         if let Some(s) = self.edrys.state(STATUS_KEY) {
             self.show_status(host, &s);
         }
+    }
+
+    /// Called about once a second after joining (`attempt` counts from 1). The station may not
+    /// have been listening when the first `hello` went out, so it is asked again; after three tries
+    /// the live output is shown without the backlog. Returns true while more calls are wanted.
+    pub fn retry(&self, host: &dyn ViewerHost, attempt: u32) -> bool {
+        if self.seen.get().is_some() {
+            return false;
+        }
+        if attempt < 3 {
+            let _ = self.edrys.send(HELLO, &object(&[]), None);
+            return true;
+        }
+        let early: Vec<(u64, String)> = self.early.borrow_mut().drain(..).collect();
+        let mut last = 0;
+        for (s, t) in early {
+            host.write(&t);
+            last = s;
+        }
+        self.seen.set(Some(last));
+        false
     }
 
     pub fn on_message(&self, host: &dyn ViewerHost, m: &Message) {

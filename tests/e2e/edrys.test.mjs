@@ -57,7 +57,13 @@ async function typeIn(f, text) {
 test('station connects from stationConfig; an execute message runs intact and every frame shows it; late joiners catch up', async () => {
   const page = await host({
     stationConfig: { websocket: `ws://127.0.0.1:${board.port}/`, execute: 'execute' },
-    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
+    // The station gets ready well after the others: their first request for the backlog finds
+    // nobody listening, and they must ask again.
+    users: [
+      { name: 'Station A', role: 'station', readyDelay: 1500 },
+      { name: 'alice', role: 'student', readyDelay: 100 },
+      { name: 'Ms T', role: 'teacher', readyDelay: 100 },
+    ],
   });
   try {
     const st = await stationConnects(page);
@@ -121,8 +127,11 @@ test('input: teacher blocks a student and lets the teacher through', async () =>
 });
 
 test('a flood of output keeps the room usable, with a notice of what was left out', async () => {
+  // A board of its own: a board keeps running code after a client leaves, so a flood left
+  // running would spill into later tests.
+  const flooded = await startBoard({ port: 0, password: PASSWORD });
   const page = await host({
-    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
+    stationConfig: { websocket: `ws://127.0.0.1:${flooded.port}/` },
     users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }],
   });
   try {
@@ -148,7 +157,7 @@ test('a flood of output keeps the room usable, with a notice of what was left ou
     await waitForTerminal(alice, /\n42\n>>>$/, 10_000);
   } finally {
     await page.close();
-    await new Promise((r) => setTimeout(r, 300));
+    await flooded.close();
   }
 });
 
