@@ -146,7 +146,10 @@ impl Connection {
     }
 
     fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
-        let r = self.inner.borrow_mut().as_mut().map(|i| f(&mut i.session));
+        let r = self.inner.borrow_mut().as_mut().map(|i| {
+            i.session.set_now(now_ms());
+            f(&mut i.session)
+        });
         self.pump();
         r
     }

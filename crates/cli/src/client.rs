@@ -102,6 +102,7 @@ pub async fn run(
             }
         }
         let mut handled = false;
+        session.set_now(now());
         while let Some(e) = session.poll_event() {
             handled = true;
             match e {
@@ -193,7 +194,10 @@ pub async fn run(
             _ = sleep => session.handle_timeout(now()),
             n = stdin.read(&mut stdin_buf), if interactive => match n {
                 Ok(0) | Err(_) => session.close(),
-                Ok(n) => session.send_input(&String::from_utf8_lossy(&stdin_buf[..n])),
+                Ok(n) => {
+                    session.set_now(now());
+                    session.send_input(&String::from_utf8_lossy(&stdin_buf[..n]))
+                }
             },
         }
     }

@@ -488,6 +488,13 @@ impl Session {
 
     // ----- commands -----
 
+    /// Tells the session the current time. Call it before a command when time may have passed
+    /// since the last input: commands start deadlines (a run's phases, a transfer's silence
+    /// limit) from the session's idea of now.
+    pub fn set_now(&mut self, now: u64) {
+        self.now = self.now.max(now);
+    }
+
     /// Gives the password (when [`Event::PasswordRequired`] came, or ahead of the prompt).
     pub fn login(&mut self, password: Password) {
         if self.login.state() == LoginState::NeedPassword && self.link == Link::LoggingIn {

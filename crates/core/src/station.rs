@@ -138,15 +138,25 @@ impl Broadcast {
         }
     }
 
-    /// Adds terminal output (the station's own terminal shows all of it regardless).
+    /// Adds terminal output (the station's own terminal shows all of it regardless). At most one
+    /// message's worth waits; under a flood the oldest is left out (counted), so the room always
+    /// ends up seeing the newest output — the traceback and prompt after a Stop.
     pub fn push(&mut self, text: &str) {
-        // Never hold more than one message's worth: the rest is counted as left out now, so a
-        // flood costs no memory.
-        let room = self.cfg.max_message.saturating_sub(self.pending.len());
-        let keep = prefix_at_boundary(text, room);
-        let keep = if keep.len() > room { "" } else { keep };
-        self.pending.push_str(keep);
-        self.dropped += (text.len() - keep.len()) as u64;
+        self.pending.push_str(text);
+        self.keep_newest(self.cfg.max_message);
+    }
+
+    /// Drops the oldest pending bytes beyond `max`, on a character boundary.
+    fn keep_newest(&mut self, max: usize) {
+        if self.pending.len() <= max {
+            return;
+        }
+        let mut cut = self.pending.len() - max;
+        while !self.pending.is_char_boundary(cut) {
+            cut += 1;
+        }
+        self.pending.drain(..cut);
+        self.dropped += cut as u64;
     }
 
     /// When the next message may go out, if anything waits.
@@ -169,28 +179,20 @@ impl Broadcast {
             return None;
         }
         self.refill(now);
-        let mut msg = String::new();
+        const NOTICE_ROOM: usize = 160;
         let budget = self.tokens.max(0.0) as usize;
-        if budget == 0 {
-            // Nothing may go out yet: what waits is left out (counted), so output stays live.
-            self.dropped += self.pending.len() as u64;
-            self.pending.clear();
+        if budget <= NOTICE_ROOM {
+            // Out of budget: wait (what waits stays bounded by push).
+            self.last_sent = Some(now);
             return None;
         }
-        let take = prefix_at_boundary(&self.pending, budget.min(self.cfg.max_message));
-        let take = if take.len() > budget { "" } else { take };
-        let left_out = self.pending.len() - take.len();
-        if self.dropped > 0 || left_out > 0 {
-            let n = self.dropped + left_out as u64;
-            if !take.is_empty() {
-                msg.push_str(take);
-            }
+        self.keep_newest(budget - NOTICE_ROOM);
+        let mut msg = String::new();
+        if self.dropped > 0 {
+            let n = std::mem::take(&mut self.dropped);
             msg.push_str(&format!("\r\n\x1b[33m[… {n} bytes of output not shown to the room (too fast); the station shows all …]\x1b[0m\r\n"));
-            self.dropped = 0;
-        } else {
-            msg.push_str(take);
         }
-        self.pending.clear();
+        msg.push_str(&std::mem::take(&mut self.pending));
         self.tokens -= msg.len() as f64;
         self.last_sent = Some(now);
         self.seq += 1;
@@ -285,6 +287,30 @@ mod tests {
         assert!(sent < 64 * 1024 * 11, "sent {sent}");
         assert!(notices > 0);
         assert!(produced > sent * 10);
+    }
+
+    #[test]
+    fn after_a_flood_the_room_sees_the_newest_output() {
+        let mut b = Broadcast::new(BroadcastConfig::default(), 0);
+        let mut last = String::new();
+        for step in 0..100u64 {
+            b.push(&"x".repeat(50 * 1024));
+            if let Some(m) = b.poll_message(step * 50) {
+                last = m;
+            }
+        }
+        b.push("Traceback …\r\nKeyboardInterrupt: \r\n>>> ");
+        for step in 100..200u64 {
+            if let Some(m) = b.poll_message(step * 50) {
+                last = m;
+            }
+        }
+        assert!(
+            last.ends_with(">>> "),
+            "the prompt reached the room: …{}",
+            &last[last.len().saturating_sub(80)..]
+        );
+        assert!(b.poll_timeout().is_none(), "nothing left waiting");
     }
 
     #[test]

@@ -117,3 +117,31 @@ fn typing_ctrl_c_cancels_a_run_being_sent_and_other_keys_wait() {
         }
     )));
 }
+
+#[test]
+fn commands_after_a_quiet_spell_get_fresh_deadlines() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    // 60 s without any frame, then a run and a get.
+    s.set_now(60_000);
+    s.run_code("print(1)", "alice").unwrap();
+    s.get("main.py").unwrap();
+    texts(&mut s);
+    let due = s.poll_timeout().unwrap();
+    assert!(
+        due >= 63_000,
+        "deadline {due} must start from now, not from the last frame"
+    );
+    s.handle_timeout(60_500);
+    let events = drain(&mut s);
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Event::Run {
+                state: RunState::Failed(_),
+                ..
+            } | Event::Closed(_)
+        )),
+        "{events:?}"
+    );
+}
