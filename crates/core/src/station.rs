@@ -8,8 +8,6 @@
 
 use std::collections::VecDeque;
 
-use crate::utf8::prefix_at_boundary;
-
 /// Who may type into the shared terminal (stationConfig `input`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InputPolicy {
