@@ -610,36 +610,19 @@ impl Page {
                 u.id = Some(TransferId(u32::MAX));
             }
             let (p, conn, row2) = (self.clone(), conn.clone(), row.clone());
-            let on_data: Closure<dyn FnMut(JsValue)> = Closure::once(move |buf: JsValue| {
-                let data = js_sys::Uint8Array::new(&buf).to_vec();
-                match conn.put(&dest, data) {
-                    Ok(id) => {
-                        if let Some(u) = p.uploads.borrow_mut().iter_mut().find(|u| u.row == row2) {
-                            u.id = Some(id);
-                        }
-                        if let Some(input) = row2.query_selector(".dest").ok().flatten() {
-                            let _ = input.set_attribute("readonly", "");
-                        }
-                        set_row(&row2, "queued", "waiting…");
-                        p.track(id, row2);
+            read_file(&file, &row, move |data| match conn.put(&dest, data) {
+                Ok(id) => {
+                    if let Some(u) = p.uploads.borrow_mut().iter_mut().find(|u| u.row == row2) {
+                        u.id = Some(id);
                     }
-                    Err(e) => set_row(&row2, "failed", &e.to_string()),
+                    if let Some(input) = row2.query_selector(".dest").ok().flatten() {
+                        let _ = input.set_attribute("readonly", "");
+                    }
+                    set_row(&row2, "queued", "waiting…");
+                    p.track(id, row2);
                 }
+                Err(e) => set_row(&row2, "failed", &e.to_string()),
             });
-            let on_error = {
-                let row = row.clone();
-                Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
-                    set_row(
-                        &row,
-                        "failed",
-                        &format!("could not read the file: {}", js_error_text(&e)),
-                    )
-                })
-            };
-            let _ = file.array_buffer().then2(&on_data, &on_error);
-            // Each runs at most once; the pair is small and lives until the read settles.
-            on_data.forget();
-            on_error.forget();
         }
         self.update_send_button();
     }
@@ -758,26 +741,13 @@ impl Page {
             }
             set_row(&row, "reading", "reading the file…");
             let (p, v, row2) = (self.clone(), v.clone(), row.clone());
-            let on_data: Closure<dyn FnMut(JsValue)> = Closure::once(move |buf: JsValue| {
-                let data = js_sys::Uint8Array::new(&buf).to_vec();
-                match v.put(id, &dest, &data) {
-                    Ok(()) => {
-                        set_row(&row2, "queued", "sent to the station…");
-                        p.relay_rows.borrow_mut().insert(id, row2);
-                    }
-                    Err(e) => set_row(&row2, "failed", &e),
+            read_file(&file, &row, move |data| match v.put(id, &dest, &data) {
+                Ok(()) => {
+                    set_row(&row2, "queued", "sent to the station…");
+                    p.relay_rows.borrow_mut().insert(id, row2);
                 }
+                Err(e) => set_row(&row2, "failed", &e),
             });
-            let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
-                set_row(
-                    &row,
-                    "failed",
-                    &format!("could not read the file: {}", js_error_text(&e)),
-                )
-            });
-            let _ = file.array_buffer().then2(&on_data, &on_error);
-            on_data.forget();
-            on_error.forget();
         }
     }
 
@@ -895,6 +865,25 @@ impl Page {
     fn hide_message(&self) {
         self.els.message.set_hidden(true);
     }
+}
+
+/// Reads a picked file, then hands its bytes to `then`; a read error is shown on `row`.
+fn read_file(file: &File, row: &Element, then: impl FnOnce(Vec<u8>) + 'static) {
+    let on_data = Closure::<dyn FnMut(JsValue)>::once(move |buf: JsValue| {
+        then(js_sys::Uint8Array::new(&buf).to_vec())
+    });
+    let row = row.clone();
+    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
+        set_row(
+            &row,
+            "failed",
+            &format!("could not read the file: {}", js_error_text(&e)),
+        )
+    });
+    let _ = file.array_buffer().then2(&on_data, &on_error);
+    // Each runs at most once; the pair is small and lives until the read settles.
+    on_data.forget();
+    on_error.forget();
 }
 
 fn set_row(row: &Element, state: &str, text: &str) {
