@@ -319,6 +319,11 @@ impl Page {
         Ok(())
     }
 
+    /// The URL of the current connection, if there is one.
+    fn conn_url(&self) -> Option<String> {
+        self.conn.borrow().as_ref().map(|c| c.url().to_owned())
+    }
+
     /// The connection when logged in.
     fn live(&self) -> Option<Connection> {
         self.conn
@@ -422,12 +427,7 @@ impl Page {
                 } else {
                     self.show_message(&format!("Station config: {warnings}"), false);
                 }
-                let url = self
-                    .conn
-                    .borrow()
-                    .as_ref()
-                    .map(|c| c.url().to_owned())
-                    .unwrap_or_default();
+                let url = self.conn_url().unwrap_or_default();
                 self.set_status("connected", &format!("Connected to {url}"));
                 let conn = self.conn.borrow().clone();
                 if let Some(c) = conn {
@@ -834,12 +834,7 @@ impl Page {
         let _ = self.els.status.set_attribute("data-state", state);
         self.els.status.set_text_content(Some(text));
         if let Some(st) = self.station.borrow().as_ref() {
-            let url = self
-                .conn
-                .borrow()
-                .as_ref()
-                .map(|c| c.url().to_owned())
-                .unwrap_or_default();
+            let url = self.conn_url().unwrap_or_default();
             st.status(
                 state,
                 text,
@@ -940,12 +935,7 @@ impl Page {
     /// A close reason in words for this page: at a station, connection failures name the proxy
     /// and the browser's local-network rules (spec edrys.md §6).
     fn explain(&self, reason: &CloseReason) -> String {
-        let url = self
-            .conn
-            .borrow()
-            .as_ref()
-            .map(|c| c.url().to_owned())
-            .unwrap_or_else(|| self.els.url.value());
+        let url = self.conn_url().unwrap_or_else(|| self.els.url.value());
         let proxied = webrepl_core::parse_board_url(&url)
             .ok()
             .filter(|u| u.target.is_some() && u.is_loopback());

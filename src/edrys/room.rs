@@ -229,61 +229,50 @@ impl Station {
             );
             return;
         }
-        if m.subject == GET {
-            match host.get(&name) {
-                Ok(tid) => {
-                    self.relays.borrow_mut().insert(
-                        tid,
-                        Relay {
-                            user: m.from.clone(),
-                            id,
-                            name: name.clone(),
-                        },
-                    );
-                    reply("queued", "waiting for the board…");
-                }
-                Err(e) => reply("failed", &e),
+        let started = if m.subject == GET {
+            host.get(&name)
+        } else {
+            match self.put_part(m, id) {
+                Err(e) => Err(e),
+                Ok(None) => return, // more parts to come
+                Ok(Some(data)) => host.put(&name, data),
             }
-            return;
-        }
-        let key = (m.from.clone(), id as u64);
-        let chunk = m.field("chunk");
-        let Some(bytes) = chunk.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
-            self.incoming.borrow_mut().remove(&key);
-            reply("failed", "the file part did not arrive as bytes");
-            return;
         };
-        let mut incoming = self.incoming.borrow_mut();
-        let buf = incoming.entry(key.clone()).or_default();
-        if buf.len() + bytes.len() > MAX_RELAY {
-            incoming.remove(&key);
-            drop(incoming);
-            reply(
-                "failed",
-                "files over 4 MB are not relayed through the room; send them at the station",
-            );
-            return;
-        }
-        buf.extend_from_slice(&bytes);
-        if m.field("last").as_bool() != Some(true) {
-            return;
-        }
-        let data = incoming.remove(&key).unwrap_or_default();
-        drop(incoming);
-        match host.put(&name, data) {
+        match started {
             Ok(tid) => {
-                self.relays.borrow_mut().insert(
-                    tid,
-                    Relay {
-                        user: m.from.clone(),
-                        id,
-                        name,
-                    },
-                );
+                let relay = Relay {
+                    user: m.from.clone(),
+                    id,
+                    name,
+                };
+                self.relays.borrow_mut().insert(tid, relay);
                 reply("queued", "waiting for the board…");
             }
             Err(e) => reply("failed", &e),
         }
+    }
+
+    /// Collects one part of a relayed put; the whole file once its last part arrived.
+    fn put_part(&self, m: &Message, id: f64) -> Result<Option<Vec<u8>>, String> {
+        let key = (m.from.clone(), id as u64);
+        let chunk = m.field("chunk");
+        let mut incoming = self.incoming.borrow_mut();
+        let Some(bytes) = chunk.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
+            incoming.remove(&key);
+            return Err("the file part did not arrive as bytes".into());
+        };
+        let buf = incoming.entry(key.clone()).or_default();
+        if buf.len() + bytes.len() > MAX_RELAY {
+            incoming.remove(&key);
+            return Err(
+                "files over 4 MB are not relayed through the room; send them at the station".into(),
+            );
+        }
+        buf.extend_from_slice(&bytes);
+        if m.field("last").as_bool() != Some(true) {
+            return Ok(None);
+        }
+        Ok(incoming.remove(&key))
     }
 
     /// Progress of any transfer: shared in the room state; for a relayed one, also told to the
