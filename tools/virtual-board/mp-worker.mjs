@@ -14,9 +14,22 @@ let out = [];
 let outLen = 0;
 let lastFlush = Date.now();
 
+// The WebAssembly port numbers OS errors as Emscripten does and prints them bare
+// (`OSError: 44`); a board prints `OSError: [Errno 2] ENOENT`. Traceback lines are rewritten
+// to the board's form so clients see what hardware shows them.
+const ERRNO = { 44: [2, 'ENOENT'], 20: [17, 'EEXIST'], 54: [20, 'ENOTDIR'], 31: [21, 'EISDIR'], 55: [39, 'ENOTEMPTY'], 2: [13, 'EACCES'], 51: [28, 'ENOSPC'], 28: [22, 'EINVAL'], 29: [5, 'EIO'], 10: [16, 'EBUSY'] };
+function boardErrno(buf) {
+  if (!buf.includes('OSError: ')) return buf;
+  const text = buf.toString('latin1').replace(/OSError: (\d+)(\r?\n)/g, (m, n, eol) => {
+    const e = ERRNO[n];
+    return e ? `OSError: [Errno ${e[0]}] ${e[1]}${eol}` : m;
+  });
+  return Buffer.from(text, 'latin1');
+}
+
 function flush() {
   if (outLen === 0) return;
-  const buf = Buffer.concat(out.map((b) => Buffer.from(b)));
+  const buf = boardErrno(Buffer.concat(out.map((b) => Buffer.from(b))));
   out = [];
   outLen = 0;
   lastFlush = Date.now();

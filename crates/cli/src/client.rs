@@ -1,24 +1,48 @@
 //! The command-line client: one `webrepl_core::Session` over a [`crate::link`] connection, for
-//! one operation (put, get, version, run, or an interactive REPL).
+//! one operation (put, get, version, run, a file operation, or an interactive REPL).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::io::AsyncReadExt;
 use webrepl_core::{
-    BoardUrl, CloseReason, Event, Password, RunState, Session, SessionConfig, TransferOutcome,
-    Transmit,
+    BoardUrl, CloseReason, Event, FsOp, FsReply, FsState, Password, RunState, Session,
+    SessionConfig, TransferOutcome, Transmit,
 };
 
 use crate::link::{self, Frame, LinkError};
 
 #[derive(Debug)]
 pub enum Op {
-    Put { remote: String, data: Vec<u8> },
-    Get { remote: String },
+    Put {
+        remote: String,
+        data: Vec<u8>,
+    },
+    Get {
+        remote: String,
+    },
     Version,
-    Run { code: String, label: String },
+    Run {
+        code: String,
+        label: String,
+    },
     Repl,
+    /// A file operation through the raw REPL.
+    Fs(FsOp),
+    /// A safe upload: temporary name, size check, rename.
+    Upload {
+        remote: String,
+        data: Vec<u8>,
+    },
+}
+
+/// What to do when a program runs on the board and a file operation needs the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// Stop the program with Ctrl-C.
+    Interrupt,
+    /// Fail with a message.
+    Fail,
 }
 
 #[derive(Debug)]
@@ -28,6 +52,7 @@ pub enum Done {
     Version(String),
     Ran,
     Left,
+    Fs(FsReply),
 }
 
 /// How an operation failed; the exit code follows the kind.
@@ -67,6 +92,7 @@ pub async fn run(
     url: &BoardUrl,
     password: Password,
     op: Op,
+    busy: Busy,
     progress: Progress<'_>,
 ) -> Result<Done, ClientError> {
     let path = url
@@ -129,13 +155,37 @@ pub async fn run(
                                 .map_err(|e| ClientError::Failed(e.to_string()))?,
                         );
                     }
+                    Some(Op::Fs(fs)) => {
+                        session
+                            .fs(fs)
+                            .map_err(|e| ClientError::Failed(e.to_string()))?;
+                    }
+                    Some(Op::Upload { remote, data }) => {
+                        session
+                            .upload(&remote, data)
+                            .map_err(|e| ClientError::Failed(e.to_string()))?;
+                    }
                     Some(Op::Repl) | None => {}
+                },
+                Event::Fs { state, .. } => match state {
+                    FsState::WaitingForPrompt if busy == Busy::Interrupt => session.interrupt(),
+                    FsState::WaitingForPrompt => {
+                        return Err(ClientError::Failed(
+                            "a program is running on the board; stop it first (add --interrupt to stop it with Ctrl-C)".into(),
+                        ))
+                    }
+                    FsState::Done(reply) => {
+                        done = Some(Done::Fs(reply));
+                        session.close();
+                    }
+                    FsState::Failed(e) => return Err(ClientError::Failed(e.to_string())),
                 },
                 Event::Output(text) if printing => {
                     let _ = stdout.write_all(text.as_bytes());
                     let _ = stdout.flush();
                 }
                 Event::TransferProgress { done: d, total, .. } => progress(d, total),
+                Event::TransferDone { .. } if session.fs_pending() => {}
                 Event::TransferDone { outcome, .. } => {
                     done = Some(match outcome {
                         TransferOutcome::Put { size, .. } => Done::Put { size },
@@ -157,8 +207,16 @@ pub async fn run(
                     _ => {}
                 },
                 Event::Closed(reason) => {
+                    let mut closing = false;
                     while let Some(Transmit::Close) = session.poll_transmit() {
                         let _ = writer.close().await;
+                        closing = true;
+                    }
+                    if closing {
+                        // Wait (briefly) until the board has let go: it takes one session at a
+                        // time, and a script's next command would otherwise be turned away.
+                        let drain = async { while let Ok(Some(_)) = reader.next().await {} };
+                        let _ = tokio::time::timeout(Duration::from_millis(1500), drain).await;
                     }
                     return match (done.take(), reason) {
                         (Some(d), _) => Ok(d),

@@ -1,6 +1,6 @@
 //! The `webrepl` command: `webrepl proxy` (the Edrys station's localhost proxy) and a
-//! command-line WebREPL client (`put`, `get`, `version`, `run`, `repl`) that keeps
-//! webrepl_cli.py's argument forms.
+//! command-line WebREPL client (`put`, `get`, `version`, `run`, `repl`, and the file commands
+//! `ls`, `rm`, `mkdir`, `mv`, `cat`) that keeps webrepl_cli.py's argument forms.
 //!
 //! Exit codes: 0 done; 1 the operation failed (file not found, transfer or run failed);
 //! 2 bad usage or arguments; 3 no connection or login (unreachable, refused, wrong password).
@@ -11,11 +11,12 @@ mod proxy;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use webrepl_core::transfer::{validate_name, validate_size};
-use webrepl_core::{parse_board_url, BoardUrl, Password};
+use webrepl_core::{parse_board_url, BoardUrl, EntryKind, FsOp, FsReply, Password};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +37,19 @@ struct Conn {
     /// Connect through this URL instead, e.g. a proxy: ws://localhost:8765/ws://192.168.4.1:8266
     #[arg(long)]
     url: Option<String>,
+    /// If a program is running, stop it with Ctrl-C (file commands need the REPL prompt).
+    #[arg(long)]
+    interrupt: bool,
+}
+
+impl Conn {
+    fn busy(&self) -> client::Busy {
+        if self.interrupt {
+            client::Busy::Interrupt
+        } else {
+            client::Busy::Fail
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,6 +77,10 @@ enum Cmd {
     Put {
         local: PathBuf,
         remote: String,
+        /// Upload safely: to a temporary name, check the size, then rename over the target (an
+        /// interrupted upload never leaves a truncated file; needs the REPL prompt).
+        #[arg(long)]
+        safe: bool,
         #[command(flatten)]
         conn: Conn,
     },
@@ -89,6 +107,40 @@ enum Cmd {
     /// An interactive REPL over WebREPL (line mode; Ctrl-D at the end of input leaves).
     Repl {
         host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// List a folder: webrepl ls 192.168.4.1[:8266][:/lib]
+    Ls {
+        target: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Delete a file, or a folder with everything in it: webrepl rm HOST:/old.py
+    Rm {
+        target: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Make a folder: webrepl mkdir HOST:/lib/drivers
+    Mkdir {
+        target: String,
+        /// Also make missing folders above it; no error if it exists.
+        #[arg(long = "parents")]
+        parents: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Rename or move on the board: webrepl mv HOST:/a.py /lib/a.py (never replaces a file)
+    Mv {
+        from: String,
+        to: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Print a file of the board: webrepl cat HOST:/boot.py
+    Cat {
+        target: String,
         #[command(flatten)]
         conn: Conn,
     },
@@ -182,6 +234,7 @@ async fn main() {
         Cmd::Put {
             local,
             remote,
+            safe,
             conn,
         } => {
             let (host, mut path) = split_remote(&remote).unwrap_or_else(|e| fail(2, e));
@@ -203,17 +256,18 @@ async fn main() {
             let pw = password(&conn);
             let bar = progress_bar(Some(size));
             let mut report = |d: u64, _t: Option<u64>| bar.set_position(d);
-            match client::run(
-                &url,
-                pw,
+            let op = if safe {
+                client::Op::Upload {
+                    remote: path.clone(),
+                    data,
+                }
+            } else {
                 client::Op::Put {
                     remote: path.clone(),
                     data,
-                },
-                &mut report,
-            )
-            .await
-            {
+                }
+            };
+            match client::run(&url, pw, op, conn.busy(), &mut report).await {
                 Ok(done) => {
                     bar.finish_and_clear();
                     let size = if let client::Done::Put { size } = done {
@@ -251,6 +305,7 @@ async fn main() {
                 client::Op::Get {
                     remote: path.clone(),
                 },
+                conn.busy(),
                 &mut report,
             )
             .await
@@ -270,7 +325,8 @@ async fn main() {
         }
         Cmd::Version { host, conn } => {
             let url = board(&host, &conn);
-            match client::run(&url, password(&conn), client::Op::Version, &mut |_, _| {}).await {
+            let op = client::Op::Version;
+            match client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await {
                 Ok(client::Done::Version(v)) => println!("MicroPython {v}"),
                 Ok(_) => fail(1, "no version reply"),
                 Err(e) => fail(e.exit_code(), e),
@@ -285,6 +341,7 @@ async fn main() {
                 &url,
                 password(&conn),
                 client::Op::Run { code, label },
+                conn.busy(),
                 &mut |_, _| {},
             )
             .await
@@ -295,12 +352,119 @@ async fn main() {
         }
         Cmd::Repl { host, conn } => {
             let url = board(&host, &conn);
+            let op = client::Op::Repl;
             if let Err(e) =
-                client::run(&url, password(&conn), client::Op::Repl, &mut |_, _| {}).await
+                client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await
             {
                 fail(e.exit_code(), e)
             }
         }
+        Cmd::Ls { target, conn } => {
+            let (host, dir) = split_target(&target);
+            let dir = if dir.is_empty() { "/".to_owned() } else { dir };
+            match fs_op(&host, &conn, FsOp::List { dir }).await {
+                FsReply::Listing(entries) => {
+                    let width = entries
+                        .iter()
+                        .map(|e| e.size.to_string().len())
+                        .max()
+                        .unwrap_or(1);
+                    for e in entries {
+                        match e.kind {
+                            EntryKind::Dir => println!("{:>width$}  {}/", "-", e.name),
+                            EntryKind::File => println!("{:>width$}  {}", e.size, e.name),
+                        }
+                    }
+                }
+                FsReply::Done => {}
+            }
+        }
+        Cmd::Rm { target, conn } => {
+            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            fs_op(&host, &conn, FsOp::Remove { path: path.clone() }).await;
+            println!("deleted {path}");
+        }
+        Cmd::Mkdir {
+            target,
+            parents,
+            conn,
+        } => {
+            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            fs_op(
+                &host,
+                &conn,
+                FsOp::Mkdir {
+                    path: path.clone(),
+                    parents,
+                },
+            )
+            .await;
+            println!("made {path}");
+        }
+        Cmd::Mv { from, to, conn } => {
+            let (host, from) = split_remote(&from).unwrap_or_else(|e| fail(2, e));
+            // The target may repeat the host (HOST:/new) or be just a path.
+            let to = match split_remote(&to) {
+                Ok((h, p)) if h == host => p,
+                _ => to,
+            };
+            let op = FsOp::Rename {
+                from: from.clone(),
+                to: to.clone(),
+            };
+            fs_op(&host, &conn, op).await;
+            println!("moved {from} to {to}");
+        }
+        Cmd::Cat { target, conn } => {
+            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            validate_name(&path).unwrap_or_else(|e| fail(2, e));
+            let url = board(&host, &conn);
+            let op = client::Op::Get { remote: path };
+            match client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await {
+                Ok(client::Done::Got(data)) => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(&data);
+                    let _ = out.flush();
+                }
+                Ok(_) => fail(1, "the board sent no file"),
+                Err(e) => fail(e.exit_code(), e),
+            }
+        }
+    }
+}
+
+/// Runs one file operation; prints the error and exits on failure.
+async fn fs_op(host: &str, conn: &Conn, op: FsOp) -> FsReply {
+    // Check paths before connecting: a bad one is a usage error.
+    for p in op.changed_paths().into_iter().chain([op.path()]) {
+        webrepl_core::files::normalize(p).unwrap_or_else(|e| fail(2, e));
+    }
+    let url = board(host, conn);
+    match client::run(
+        &url,
+        password(conn),
+        client::Op::Fs(op),
+        conn.busy(),
+        &mut |_, _| {},
+    )
+    .await
+    {
+        Ok(client::Done::Fs(reply)) => reply,
+        Ok(_) => fail(1, "no reply to the file command"),
+        Err(e) => fail(e.exit_code(), e),
+    }
+}
+
+/// Splits `HOST[:PORT][:PATH]`; the path may be empty.
+fn split_target(spec: &str) -> (String, String) {
+    if let Some((_, port)) = spec.split_once(':') {
+        if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+            return (spec.to_owned(), String::new());
+        }
+    }
+    match split_remote(spec) {
+        Ok(hp) => hp,
+        Err(_) => (spec.to_owned(), String::new()),
     }
 }
 
@@ -326,6 +490,24 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::split_remote;
+
+    #[test]
+    fn ls_targets_may_omit_the_path() {
+        use super::split_target;
+        assert_eq!(
+            split_target("10.0.0.2:8266"),
+            ("10.0.0.2:8266".into(), "".into())
+        );
+        assert_eq!(split_target("10.0.0.2"), ("10.0.0.2".into(), "".into()));
+        assert_eq!(
+            split_target("10.0.0.2:/lib"),
+            ("10.0.0.2".into(), "/lib".into())
+        );
+        assert_eq!(
+            split_target("10.0.0.2:8266:/lib"),
+            ("10.0.0.2:8266".into(), "/lib".into())
+        );
+    }
 
     #[test]
     fn webrepl_cli_remote_forms() {

@@ -10,12 +10,15 @@
 //!
 //! The wire contract is `shared/spec/webrepl.md`; the modules follow its sections:
 //! [`login`] (§3), [`utf8`] (§3, the terminal byte stream), [`transfer`] (§4),
-//! [`control`] and [`paste`] (§5), [`reconnect`] (§6: boards reset and drop the link).
+//! [`control`] and [`paste`] (§5), [`files`] over [`rawrepl`] (§5–§6: list, delete, rename, mkdir, safe uploads), [`reconnect`] (§6: boards reset and drop the link).
 
 pub mod address;
 pub mod control;
+pub mod files;
 pub mod login;
 pub mod paste;
+pub mod prompt;
+pub mod rawrepl;
 pub mod reconnect;
 pub mod session;
 pub mod station;
@@ -25,9 +28,11 @@ pub mod utf8;
 
 pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
+pub use files::{Entry, EntryKind, FsError, FsId, FsOp, FsReply};
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;
 pub use session::{
-    CloseInfo, CloseReason, Event, RunError, RunId, RunState, Session, SessionConfig, Transmit,
+    CloseInfo, CloseReason, Event, FsState, RunError, RunId, RunState, Session, SessionConfig,
+    Transmit,
 };
 pub use transfer::{TransferError, TransferId, TransferKind, TransferOutcome, Version};

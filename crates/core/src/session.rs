@@ -8,9 +8,12 @@
 //! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
 
 use crate::control::ControlKey;
+use crate::files::{self, FsError, FsId, FsOp, FsReply};
 use crate::login::{Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
 pub use crate::paste::{RunError, RunId, RunState};
+use crate::prompt::PromptTracker;
+use crate::rawrepl::{RawAction, RawRepl};
 use crate::tail::Tail;
 use crate::transfer::{
     self, Step, Transfer, TransferError, TransferId, TransferKind, TransferOutcome,
@@ -35,6 +38,10 @@ pub struct SessionConfig {
     pub max_queued_runs: usize,
     /// Data bytes per put message (≤ 65535).
     pub put_chunk: usize,
+    /// Longest wait for a file command's answer in the raw REPL.
+    pub fs_timeout_ms: u64,
+    /// File operations waiting behind the one running.
+    pub max_queued_fs: usize,
 }
 
 impl Default for SessionConfig {
@@ -47,6 +54,8 @@ impl Default for SessionConfig {
             paste_window: 128,
             max_queued_runs: 8,
             put_chunk: transfer::PUT_CHUNK,
+            fs_timeout_ms: 10_000,
+            max_queued_fs: 1024,
         }
     }
 }
@@ -150,7 +159,57 @@ pub enum Event {
         label: String,
         state: RunState,
     },
+    /// A file operation (or a safe upload) moved on.
+    Fs {
+        id: FsId,
+        state: FsState,
+    },
     Closed(CloseReason),
+}
+
+/// Where a file operation stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsState {
+    /// A program runs on the board: the operation waits for the prompt (stop the program with
+    /// [`Session::interrupt`], or cancel with [`Session::cancel_fs`]).
+    WaitingForPrompt,
+    Done(FsReply),
+    Failed(FsError),
+}
+
+/// A file operation being sent to the raw REPL, part by part.
+#[derive(Debug, Clone)]
+struct FsJob {
+    id: FsId,
+    op: FsOp,
+    parts: Vec<String>,
+    /// The next part to send.
+    next: usize,
+    retried: bool,
+}
+
+impl FsJob {
+    fn new((id, op): (FsId, FsOp)) -> Self {
+        let parts = files::script_parts(&op);
+        FsJob {
+            id,
+            op,
+            parts,
+            next: 0,
+            retried: false,
+        }
+    }
+}
+
+/// A safe upload: a put to a temporary name, then [`FsOp::Commit`].
+#[derive(Debug, Clone)]
+struct Upload {
+    id: FsId,
+    transfer: TransferId,
+    temp: String,
+    path: String,
+    size: u64,
+    cancelled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +252,14 @@ pub struct Session {
     expect: Expect,
     /// When the user last sent Ctrl-D (a close soon after is a soft reset).
     user_ctrl_d_at: Option<u64>,
+    prompt: PromptTracker,
+    fs_queue: VecDeque<(FsId, FsOp)>,
+    /// The operation in the raw REPL now.
+    fs_current: Option<FsJob>,
+    raw: Option<RawRepl>,
+    fs_waiting_told: bool,
+    next_fs: u32,
+    uploads: Vec<Upload>,
 }
 
 const HELD_INPUT_MAX: usize = 4096;
@@ -221,6 +288,13 @@ impl Session {
             held_input: String::new(),
             expect: Expect::Nothing,
             user_ctrl_d_at: None,
+            prompt: PromptTracker::new(),
+            fs_queue: VecDeque::new(),
+            fs_current: None,
+            raw: None,
+            fs_waiting_told: false,
+            next_fs: 1,
+            uploads: Vec::new(),
         }
     }
 
@@ -424,6 +498,11 @@ impl Session {
             r.on_timeout(now, &mut acts);
         }
         self.run_actions(acts);
+        let mut acts = Vec::new();
+        if let Some(r) = self.raw.as_mut() {
+            r.on_timeout(now, &mut acts);
+        }
+        self.raw_actions(acts);
     }
 
     /// The next time [`Self::handle_timeout`] wants to be called, if any.
@@ -439,6 +518,9 @@ impl Session {
                     consider(self.transfer_deadline);
                 }
                 if let Some(d) = self.run.as_ref().and_then(Runner::deadline) {
+                    consider(d);
+                }
+                if let Some(d) = self.raw.as_ref().and_then(RawRepl::deadline) {
                     consider(d);
                 }
             }
@@ -510,6 +592,21 @@ impl Session {
             return;
         }
         let text = text.replace("\r\n", "\r").replace('\n', "\r");
+        if self.raw.is_some() {
+            // File commands own the REPL for a moment: hold typing; Ctrl-C stops them.
+            if text.contains('\x03') {
+                self.held_input.clear();
+                self.fail_fs(FsError::Cancelled);
+                let mut acts = Vec::new();
+                if let Some(raw) = self.raw.as_mut() {
+                    raw.interrupt(self.now, &mut acts);
+                }
+                self.raw_actions(acts);
+            } else if self.held_input.len() + text.len() <= HELD_INPUT_MAX {
+                self.held_input.push_str(&text);
+            }
+            return;
+        }
         if let Some(run) = self.run.as_mut().filter(|r| !r.is_delivered()) {
             if text.contains('\x03') {
                 // Ctrl-C drops what was typed meanwhile, as it would at the prompt.
@@ -544,6 +641,8 @@ impl Session {
             return;
         }
         self.cancel_runs(RunError::Cancelled);
+        self.fail_fs(FsError::Cancelled);
+        self.raw = None;
         self.expect = Expect::SoftReset;
         self.send_text("\x03\x04");
     }
@@ -573,7 +672,7 @@ impl Session {
             return Err(RunError::NotConnected);
         }
         let prepared = paste::prepare(code)?;
-        let sending = self.run.as_ref().is_some_and(|r| !r.is_delivered());
+        let sending = self.run.as_ref().is_some_and(|r| !r.is_delivered()) || self.raw.is_some();
         if sending && self.runs.len() >= self.config.max_queued_runs {
             return Err(RunError::QueueFull(self.runs.len()));
         }
@@ -591,6 +690,85 @@ impl Session {
             self.start_next_run();
         }
         Ok(id)
+    }
+
+    /// Queues a file operation (list, delete, rename, mkdir …), run in the raw REPL as soon as
+    /// the board is at its prompt. Paths are normalized first.
+    pub fn fs(&mut self, op: FsOp) -> Result<FsId, FsError> {
+        if self.link != Link::Ready {
+            return Err(FsError::NotConnected);
+        }
+        if self.fs_queue.len() >= self.config.max_queued_fs {
+            return Err(FsError::QueueFull(self.fs_queue.len()));
+        }
+        let op = normalize_op(op)?;
+        let id = self.fs_id();
+        self.fs_queue.push_back((id, op));
+        self.pump_fs();
+        Ok(id)
+    }
+
+    /// Uploads `data` to `path` safely: a put to a temporary name, a size check on the board,
+    /// then a rename over `path` (folders above it are made). An upload that is cut off never
+    /// leaves a truncated `path`. Progress comes as `TransferProgress` of the returned transfer;
+    /// the end as `Fs` of the returned id.
+    pub fn upload(&mut self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), FsError> {
+        if self.link != Link::Ready {
+            return Err(FsError::NotConnected);
+        }
+        let path = files::normalize_transferable(path)?;
+        let id = self.fs_id();
+        let temp = format!("/.webrepl-{}.part", id.0);
+        let size = data.len() as u64;
+        let transfer = self.put(&temp, data).map_err(|e| FsError::Upload {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        self.uploads.push(Upload {
+            id,
+            transfer,
+            temp,
+            path,
+            size,
+            cancelled: false,
+        });
+        Ok((id, transfer))
+    }
+
+    /// Cancels waiting file operations and uploads. An upload whose data is being sent
+    /// finishes its transfer (WebREPL cannot abort a put) and its temporary file is removed;
+    /// the target is never touched.
+    pub fn cancel_fs(&mut self) {
+        for (id, _) in std::mem::take(&mut self.fs_queue) {
+            self.fs_event(id, FsState::Failed(FsError::Cancelled));
+        }
+        let mut i = 0;
+        while i < self.uploads.len() {
+            let up = self.uploads[i].clone();
+            let queued = self
+                .transfers
+                .iter()
+                .position(|t| t.id == up.transfer && !t.is_started());
+            if let Some(pos) = queued {
+                if let Some(t) = self.transfers.remove(pos) {
+                    self.events.push_back(Event::TransferFailed {
+                        id: t.id,
+                        kind: t.kind.clone(),
+                        error: TransferError::Cancelled,
+                    });
+                }
+                self.uploads.remove(i);
+                self.fs_event(up.id, FsState::Failed(FsError::Cancelled));
+            } else {
+                self.uploads[i].cancelled = true;
+                i += 1;
+            }
+        }
+    }
+
+    /// True while file operations or uploads are queued or running.
+    pub fn fs_pending(&self) -> bool {
+        !self.fs_queue.is_empty() || self.fs_current.is_some() || !self.uploads.is_empty()
     }
 
     /// Closes the session with an empty close frame.
@@ -625,12 +803,137 @@ impl Session {
             return;
         }
         self.tail.push(bytes);
+        if let Some(raw) = self.raw.as_mut() {
+            let mut acts = Vec::new();
+            raw.on_output(bytes, self.now, &mut acts);
+            self.raw_actions(acts);
+            return;
+        }
+        self.prompt.push(bytes);
         if let Some(run) = self.run.as_mut() {
             let mut acts = Vec::new();
             run.on_output(bytes, self.now, &mut acts);
             self.run_actions(acts);
         } else {
             self.show(bytes);
+        }
+        if !self.fs_queue.is_empty() {
+            self.pump_fs();
+        }
+    }
+
+    fn fs_id(&mut self) -> FsId {
+        let id = FsId(self.next_fs);
+        self.next_fs += 1;
+        id
+    }
+
+    fn fs_event(&mut self, id: FsId, state: FsState) {
+        self.events.push_back(Event::Fs { id, state });
+    }
+
+    /// Starts the raw REPL, sends the next script, or leaves, as the state allows.
+    fn pump_fs(&mut self) {
+        if self.link != Link::Ready {
+            return;
+        }
+        let mut acts = Vec::new();
+        if let Some(raw) = self.raw.as_mut() {
+            if !raw.is_ready() {
+                return;
+            }
+            if self.fs_current.is_none() && self.runs.is_empty() {
+                self.fs_current = self.fs_queue.pop_front().map(FsJob::new);
+            }
+            match self.fs_current.as_mut() {
+                Some(job) => {
+                    let part = job.parts.get(job.next).cloned().unwrap_or_default();
+                    job.next += 1;
+                    raw.exec(&part, self.now, &mut acts)
+                }
+                None => raw.leave(self.now, &mut acts),
+            }
+        } else {
+            if self.fs_queue.is_empty() || self.run.is_some() || !self.runs.is_empty() {
+                return;
+            }
+            if !self.prompt.is_idle() {
+                if !self.fs_waiting_told {
+                    self.fs_waiting_told = true;
+                    let ids: Vec<FsId> = self.fs_queue.iter().map(|(id, _)| *id).collect();
+                    for id in ids {
+                        self.fs_event(id, FsState::WaitingForPrompt);
+                    }
+                }
+                return;
+            }
+            self.fs_waiting_told = false;
+            self.raw = Some(RawRepl::enter(
+                self.now,
+                self.config.fs_timeout_ms,
+                &mut acts,
+            ));
+        }
+        self.raw_actions(acts);
+    }
+
+    fn raw_actions(&mut self, acts: Vec<RawAction>) {
+        for a in acts {
+            match a {
+                RawAction::Send(s) => self.send_text(&s),
+                RawAction::Ready => self.pump_fs(),
+                RawAction::Reply { stdout, stderr } => {
+                    if let Some(mut job) = self.fs_current.take() {
+                        if !job.retried && contains(&stderr, b"KeyboardInterrupt") {
+                            // A Ctrl-C that reached the board late interrupts the first
+                            // script: run it once more.
+                            job.retried = true;
+                            job.next = 0;
+                            self.fs_current = Some(job);
+                        } else if stderr.is_empty() && job.next < job.parts.len() {
+                            self.fs_current = Some(job);
+                        } else {
+                            let state = match files::parse_reply(&job.op, &stdout, &stderr) {
+                                Ok(r) => FsState::Done(r),
+                                Err(e) => FsState::Failed(e),
+                            };
+                            self.fs_event(job.id, state);
+                        }
+                    }
+                    self.pump_fs();
+                }
+                RawAction::TimedOut => {
+                    let secs = self.config.fs_timeout_ms.div_ceil(1000);
+                    if let Some(job) = self.fs_current.take() {
+                        self.fs_event(job.id, FsState::Failed(FsError::Timeout(secs)));
+                    } else {
+                        // The raw REPL never answered: the board is busy after all.
+                        for (id, _) in std::mem::take(&mut self.fs_queue) {
+                            self.fs_event(id, FsState::Failed(FsError::Timeout(secs)));
+                        }
+                    }
+                }
+                RawAction::Left => {
+                    self.raw = None;
+                    self.prompt.set_idle();
+                    if !self.held_input.is_empty() {
+                        let held = std::mem::take(&mut self.held_input);
+                        self.send_text(&held);
+                    }
+                    self.start_next_run();
+                    self.pump_fs();
+                }
+            }
+        }
+    }
+
+    /// Fails the running and waiting file operations (not uploads still sending data).
+    fn fail_fs(&mut self, err: FsError) {
+        if let Some(job) = self.fs_current.take() {
+            self.fs_event(job.id, FsState::Failed(err.clone()));
+        }
+        for (id, _) in std::mem::take(&mut self.fs_queue) {
+            self.fs_event(id, FsState::Failed(err.clone()));
         }
     }
 
@@ -687,7 +990,7 @@ impl Session {
     }
 
     fn start_next_run(&mut self) {
-        if self.run.as_ref().is_some_and(|r| !r.is_delivered()) {
+        if self.run.as_ref().is_some_and(|r| !r.is_delivered()) || self.raw.is_some() {
             return;
         }
         let Some((id, label, code)) = self.runs.pop_front() else {
@@ -773,12 +1076,53 @@ impl Session {
                 self.events
                     .push_back(Event::TransferProgress { id, done, total });
             }
-            Step::Done(outcome) => self.events.push_back(Event::TransferDone { id, outcome }),
-            Step::Failed(error) => self.events.push_back(Event::TransferFailed {
-                id,
-                kind: kind.clone(),
-                error,
-            }),
+            Step::Done(outcome) => {
+                self.events.push_back(Event::TransferDone { id, outcome });
+                self.upload_sent(id);
+            }
+            Step::Failed(error) => {
+                self.events.push_back(Event::TransferFailed {
+                    id,
+                    kind: kind.clone(),
+                    error: error.clone(),
+                });
+                self.upload_failed(id, &error);
+            }
+        }
+    }
+
+    /// An upload's data is on the board under its temporary name: commit it (or discard it).
+    fn upload_sent(&mut self, transfer: TransferId) {
+        let Some(pos) = self.uploads.iter().position(|u| u.transfer == transfer) else {
+            return;
+        };
+        let up = self.uploads.remove(pos);
+        if up.cancelled {
+            self.fs_event(up.id, FsState::Failed(FsError::Cancelled));
+            let id = self.fs_id();
+            self.fs_queue
+                .push_back((id, FsOp::Discard { path: up.temp }));
+        } else {
+            self.fs_queue.push_back((
+                up.id,
+                FsOp::Commit {
+                    temp: up.temp,
+                    path: up.path,
+                    size: up.size,
+                },
+            ));
+        }
+        self.pump_fs();
+    }
+
+    fn upload_failed(&mut self, transfer: TransferId, error: &TransferError) {
+        if let Some(pos) = self.uploads.iter().position(|u| u.transfer == transfer) {
+            let up = self.uploads.remove(pos);
+            let err = FsError::Upload {
+                path: up.path,
+                message: error.to_string(),
+            };
+            self.fs_event(up.id, FsState::Failed(err));
         }
     }
 
@@ -801,9 +1145,12 @@ impl Session {
             self.events.push_back(Event::TransferFailed {
                 id: t.id,
                 kind: t.kind.clone(),
-                error,
+                error: error.clone(),
             });
+            self.upload_failed(t.id, &error);
         }
+        self.fail_fs(FsError::ConnectionLost);
+        self.raw = None;
         if was_ready || self.run.is_some() {
             self.cancel_runs(RunError::ConnectionLost);
         }
@@ -815,4 +1162,32 @@ impl From<LoginError> for CloseReason {
     fn from(_: LoginError) -> Self {
         CloseReason::AccessDenied
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Normalizes every path of an operation.
+fn normalize_op(op: FsOp) -> Result<FsOp, FsError> {
+    let n = files::normalize;
+    Ok(match op {
+        FsOp::List { dir } => FsOp::List { dir: n(&dir)? },
+        FsOp::Tree { dir } => FsOp::Tree { dir: n(&dir)? },
+        FsOp::Remove { path } => FsOp::Remove { path: n(&path)? },
+        FsOp::Rename { from, to } => FsOp::Rename {
+            from: n(&from)?,
+            to: n(&to)?,
+        },
+        FsOp::Mkdir { path, parents } => FsOp::Mkdir {
+            path: n(&path)?,
+            parents,
+        },
+        FsOp::Commit { temp, path, size } => FsOp::Commit {
+            temp: n(&temp)?,
+            path: n(&path)?,
+            size,
+        },
+        FsOp::Discard { path } => FsOp::Discard { path: n(&path)? },
+    })
 }

@@ -1,0 +1,276 @@
+//! The raw-REPL exchange behind the file operations (spec §5), hidden from the user's terminal.
+//!
+//! Enter with Ctrl-C (clears a half-typed line; prints a prompt) and Ctrl-A, then for each
+//! script: send it and Ctrl-D; the board answers `OK`, the output, `04`, the exception text,
+//! `04`, `>`. Leave with Ctrl-B, which prints the banner and `>>> `. Everything the board prints
+//! in between belongs to this exchange and never reaches the terminal. On a timeout the script is
+//! interrupted with Ctrl-C and the board is still led back to its normal prompt.
+
+use crate::tail::Tail;
+
+const RAW_PROMPT: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ctrl-C Ctrl-A sent; waiting for the raw REPL's banner and `>`.
+    Entering,
+    /// At the raw REPL's `>`; ready for a script.
+    Ready,
+    /// Script and Ctrl-D sent; waiting for `OK`.
+    AwaitOk,
+    /// Collecting output up to the first `04`.
+    Stdout,
+    /// Collecting the exception text up to the second `04`.
+    Stderr,
+    /// Waiting for the `>` after the second `04`.
+    AwaitPrompt,
+    /// Ctrl-B sent; waiting for `>>> `.
+    Leaving,
+    /// Back at the friendly REPL (or given up).
+    Done,
+}
+
+/// What the exchange tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawAction {
+    /// Send this text frame.
+    Send(String),
+    /// The raw REPL is ready for a script.
+    Ready,
+    /// A script finished: its output and exception text.
+    Reply { stdout: Vec<u8>, stderr: Vec<u8> },
+    /// The running script (or the entry) failed to answer in time; it was interrupted.
+    TimedOut,
+    /// The board is back at `>>> ` (or did not come back in time): the exchange is over.
+    Left,
+}
+
+/// One stay in the raw REPL, for one or more scripts.
+#[derive(Debug, Clone)]
+pub struct RawRepl {
+    phase: Phase,
+    tail: Tail,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    deadline: u64,
+    timeout_ms: u64,
+}
+
+/// Most bytes of one script's output kept (a listing of a big folder stays well below).
+const MAX_REPLY: usize = 1 << 20;
+
+impl RawRepl {
+    /// Starts entering the raw REPL.
+    pub fn enter(now: u64, timeout_ms: u64, out: &mut Vec<RawAction>) -> Self {
+        out.push(RawAction::Send("\x03\x01".into()));
+        RawRepl {
+            phase: Phase::Entering,
+            tail: Tail::new(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            deadline: now + timeout_ms,
+            timeout_ms,
+        }
+    }
+
+    /// True when a script may be sent.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// True while a script runs on the board.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.phase, Phase::AwaitOk | Phase::Stdout | Phase::Stderr)
+    }
+
+    pub fn deadline(&self) -> Option<u64> {
+        (!matches!(self.phase, Phase::Ready | Phase::Done)).then_some(self.deadline)
+    }
+
+    /// Sends a script (call when ready).
+    pub fn exec(&mut self, script: &str, now: u64, out: &mut Vec<RawAction>) {
+        if self.phase != Phase::Ready {
+            return;
+        }
+        self.phase = Phase::AwaitOk;
+        self.tail.clear();
+        self.stdout.clear();
+        self.stderr.clear();
+        self.deadline = now + self.timeout_ms;
+        out.push(RawAction::Send(format!("{script}\x04")));
+    }
+
+    /// Leaves the raw REPL (call when ready and no script is left).
+    pub fn leave(&mut self, now: u64, out: &mut Vec<RawAction>) {
+        if matches!(self.phase, Phase::Leaving | Phase::Done) {
+            return;
+        }
+        // Ctrl-C first stops a script that still runs; in the raw REPL it prints nothing else.
+        let keys = if self.phase == Phase::Ready {
+            "\x02"
+        } else {
+            "\x03\x02"
+        };
+        self.phase = Phase::Leaving;
+        self.tail.clear();
+        self.deadline = now + self.timeout_ms;
+        out.push(RawAction::Send(keys.into()));
+    }
+
+    /// The board's terminal output while the exchange owns it.
+    pub fn on_output(&mut self, bytes: &[u8], now: u64, out: &mut Vec<RawAction>) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match self.phase {
+                Phase::Entering => {
+                    self.tail.push(rest);
+                    rest = &[];
+                    if self.tail.ends_with(RAW_PROMPT) {
+                        self.phase = Phase::Ready;
+                        out.push(RawAction::Ready);
+                    }
+                }
+                Phase::AwaitOk => {
+                    // Only `OK` is expected; anything before it (a late prompt) is skipped.
+                    let b = rest[0];
+                    rest = &rest[1..];
+                    self.tail.push(&[b]);
+                    if self.tail.ends_with(b"OK") {
+                        self.phase = Phase::Stdout;
+                        self.deadline = now + self.timeout_ms;
+                    }
+                }
+                Phase::Stdout | Phase::Stderr => {
+                    let end = rest.iter().position(|&b| b == 0x04);
+                    let part = &rest[..end.unwrap_or(rest.len())];
+                    let buf = if self.phase == Phase::Stdout {
+                        &mut self.stdout
+                    } else {
+                        &mut self.stderr
+                    };
+                    let room = MAX_REPLY.saturating_sub(buf.len());
+                    buf.extend_from_slice(&part[..part.len().min(room)]);
+                    self.deadline = now + self.timeout_ms;
+                    match end {
+                        Some(i) => {
+                            rest = &rest[i + 1..];
+                            self.phase = if self.phase == Phase::Stdout {
+                                Phase::Stderr
+                            } else {
+                                Phase::AwaitPrompt
+                            };
+                        }
+                        None => rest = &[],
+                    }
+                }
+                Phase::AwaitPrompt => {
+                    let b = rest[0];
+                    rest = &rest[1..];
+                    if b == b'>' {
+                        self.phase = Phase::Ready;
+                        out.push(RawAction::Reply {
+                            stdout: std::mem::take(&mut self.stdout),
+                            stderr: std::mem::take(&mut self.stderr),
+                        });
+                    }
+                }
+                Phase::Leaving => {
+                    self.tail.push(rest);
+                    rest = &[];
+                    if self.tail.ends_with(b">>> ") {
+                        self.phase = Phase::Done;
+                        out.push(RawAction::Left);
+                    }
+                }
+                Phase::Ready | Phase::Done => rest = &[],
+            }
+        }
+    }
+
+    /// Call when [`Self::deadline`] has passed.
+    pub fn on_timeout(&mut self, now: u64, out: &mut Vec<RawAction>) {
+        if self.deadline().is_none_or(|d| now < d) {
+            return;
+        }
+        match self.phase {
+            Phase::Leaving => {
+                // The board did not come back to its prompt: give the terminal back anyway.
+                self.phase = Phase::Done;
+                out.push(RawAction::Left);
+            }
+            _ => {
+                out.push(RawAction::TimedOut);
+                self.leave(now, out);
+            }
+        }
+    }
+
+    /// The user pressed Ctrl-C: stop the script and go back to the prompt.
+    pub fn interrupt(&mut self, now: u64, out: &mut Vec<RawAction>) {
+        if self.phase != Phase::Ready {
+            self.phase = Phase::AwaitOk; // so that leave() sends Ctrl-C first
+        }
+        self.leave(now, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(r: &mut RawRepl, bytes: &[u8]) -> Vec<RawAction> {
+        let mut out = Vec::new();
+        r.on_output(bytes, 0, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_script_round_trip_as_the_capture_shows_it() {
+        let mut out = Vec::new();
+        let mut r = RawRepl::enter(0, 1000, &mut out);
+        assert_eq!(out, vec![RawAction::Send("\x03\x01".into())]);
+        assert!(feed(&mut r, b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n").is_empty());
+        assert_eq!(feed(&mut r, b">"), vec![RawAction::Ready]);
+        out.clear();
+        r.exec("print('hi')", 0, &mut out);
+        assert_eq!(out, vec![RawAction::Send("print('hi')\x04".into())]);
+        assert!(feed(&mut r, b"O").is_empty());
+        assert!(feed(&mut r, b"Khi\r\n\x04Trace").is_empty());
+        assert_eq!(
+            feed(&mut r, b"back\x04>"),
+            vec![RawAction::Reply {
+                stdout: b"hi\r\n".to_vec(),
+                stderr: b"Traceback".to_vec()
+            }]
+        );
+        out.clear();
+        r.leave(0, &mut out);
+        assert_eq!(out, vec![RawAction::Send("\x02".into())]);
+        assert!(feed(&mut r, b"\r\nMicroPython v1.27\r\nType \"help()\"\r\n").is_empty());
+        assert_eq!(feed(&mut r, b">>> "), vec![RawAction::Left]);
+        assert!(r.is_done());
+    }
+
+    #[test]
+    fn a_silent_board_is_interrupted_and_led_back() {
+        let mut out = Vec::new();
+        let mut r = RawRepl::enter(0, 1000, &mut out);
+        feed(&mut r, b"raw REPL; CTRL-B to exit\r\n>");
+        r.exec("while 1:pass", 10, &mut out);
+        out.clear();
+        r.on_timeout(500, &mut out);
+        assert!(out.is_empty());
+        r.on_timeout(1010, &mut out);
+        assert_eq!(
+            out,
+            vec![RawAction::TimedOut, RawAction::Send("\x03\x02".into())]
+        );
+        out.clear();
+        r.on_timeout(5000, &mut out);
+        assert_eq!(out, vec![RawAction::Left]);
+    }
+}
