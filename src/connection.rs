@@ -12,8 +12,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use webrepl_core::{
-    parse_board_url, AddressError, CloseInfo, ControlKey, Event, Password, RunError, RunId,
-    Session, SessionConfig, TransferError, TransferId, Transmit,
+    parse_board_url, AddressError, CloseInfo, ControlKey, Event, FsError, FsId, FsOp, Password,
+    RunError, RunId, Session, SessionConfig, TransferError, TransferId, Transmit,
 };
 
 use crate::clock::now_ms;
@@ -188,6 +188,23 @@ impl Connection {
     pub fn run_code(&self, code: &str, label: &str) -> Result<RunId, RunError> {
         self.with_session(|s| s.run_code(code, label))
             .unwrap_or(Err(RunError::NotConnected))
+    }
+
+    /// Queues a file operation (run in the raw REPL when the board is at its prompt).
+    pub fn fs(&self, op: FsOp) -> Result<FsId, FsError> {
+        self.with_session(|s| s.fs(op))
+            .unwrap_or(Err(FsError::NotConnected))
+    }
+
+    /// A safe upload: temporary name, size check, rename over `path`.
+    pub fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), FsError> {
+        self.with_session(|s| s.upload(path, data))
+            .unwrap_or(Err(FsError::NotConnected))
+    }
+
+    /// Cancels waiting file operations and uploads.
+    pub fn cancel_fs(&self) {
+        self.with_session(Session::cancel_fs);
     }
 
     pub fn is_logged_in(&self) -> bool {

@@ -2,7 +2,8 @@
 //!
 //! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
 //! - [`term`] (feature `ui`): xterm.js with batched writes;
-//! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status).
+//! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status);
+//! - [`panel`] (feature `ui`): the board's files beside the terminal; [`zip`] for folder downloads.
 
 pub mod clock;
 pub mod connection;
@@ -10,7 +11,10 @@ pub mod edrys;
 #[cfg(feature = "ui")]
 pub mod page;
 #[cfg(feature = "ui")]
+pub mod panel;
+#[cfg(feature = "ui")]
 pub mod term;
+pub mod zip;
 
 #[cfg(all(feature = "ui", target_arch = "wasm32"))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]

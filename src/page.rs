@@ -19,6 +19,7 @@ use crate::connection::{js_error_text, Connection};
 use crate::edrys::api::{object, Edrys};
 use crate::edrys::config::parse_station_config;
 use crate::edrys::room::{self, Station, StationHost, Viewer, ViewerHost};
+use crate::panel::Panel;
 use crate::term::Term;
 use webrepl_core::station::Role;
 use webrepl_core::CloseReason;
@@ -73,6 +74,8 @@ struct Page {
     station: RefCell<Option<Rc<Station>>>,
     /// … or a viewer of the station's terminal.
     viewer: RefCell<Option<Rc<Viewer>>>,
+    /// The board's files.
+    panel: RefCell<Option<Rc<Panel>>>,
 }
 
 /// Builds the page and wires it up. Errors at this point (a broken page) go to the console.
@@ -118,7 +121,28 @@ fn try_start() -> Result<(), String> {
         version_id: Cell::new(None),
         station: RefCell::new(None),
         viewer: RefCell::new(None),
+        panel: RefCell::new(None),
     });
+    let (w1, w2, w3) = (
+        Rc::downgrade(&page),
+        Rc::downgrade(&page),
+        Rc::downgrade(&page),
+    );
+    let panel = Panel::new(
+        &doc,
+        move || w1.upgrade().and_then(|p| p.live()),
+        move |text| {
+            if let Some(p) = w2.upgrade() {
+                p.show_message(text, false);
+            }
+        },
+        move || {
+            if let Some(c) = w3.upgrade().and_then(|p| p.live()) {
+                c.send_key(ControlKey::Interrupt);
+            }
+        },
+    )?;
+    *page.panel.borrow_mut() = Some(panel);
     page.init_fields();
     page.wire(&term_el)?;
     // Inside Edrys the page becomes the module; elsewhere (or if Edrys never gets ready) it is
@@ -401,7 +425,28 @@ impl Page {
                 return;
             }
         }
+        let panel = self.panel.borrow().clone();
+        if let Some(panel) = panel.as_ref() {
+            let mine = match &e {
+                Event::Fs { id, state } => panel.on_fs(*id, state.clone()),
+                Event::TransferDone { id, outcome } => panel.on_transfer_done(*id, outcome),
+                Event::TransferFailed { id, error, .. } => panel.on_transfer_failed(*id, error),
+                Event::LoggedIn => {
+                    panel.connected();
+                    false
+                }
+                Event::Closed(_) => {
+                    panel.disconnected();
+                    false
+                }
+                _ => false,
+            };
+            if mine {
+                return;
+            }
+        }
         match e {
+            Event::Fs { .. } => {}
             Event::Output(text) => {
                 self.term.borrow().write(&text);
                 if let Some(st) = self.station.borrow().as_ref() {
@@ -752,6 +797,11 @@ impl Page {
     }
 
     fn progress(&self, id: TransferId, done: u64, total: Option<u64>) {
+        if let Some(panel) = self.panel.borrow().as_ref() {
+            if panel.on_progress(id, done) {
+                return;
+            }
+        }
         let rows = self.rows.borrow();
         let Some(row) = rows.get(&id) else { return };
         let text = match total {
@@ -889,7 +939,7 @@ fn set_row(row: &Element, state: &str, text: &str) {
 }
 
 /// Offers `data` as a download named after the last part of `name`.
-fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), String> {
+pub(crate) fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), String> {
     let arr = js_sys::Uint8Array::from(data);
     let parts = js_sys::Array::of1(&arr);
     let opts = web_sys::BlobPropertyBag::new();

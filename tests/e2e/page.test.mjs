@@ -218,7 +218,10 @@ test('the link dropping during a transfer is reported clearly', async () => {
       await page.click('#send');
       await page.waitForSelector('#uploads li[data-state=failed]', { timeout: 10_000 });
       assert.match(await page.textContent('#uploads li .state'), /connection was lost during the transfer/);
-      assert.equal(await flaky.readFile('e2e-drop-' + process.pid + '.bin'), null, 'no half-written file');
+      // A plain put writes as data arrives, as a board does: the cut leaves a truncated file
+      // (the file panel's safe upload is the remedy; see files.test.mjs).
+      const left = await flaky.readFile('e2e-drop-' + process.pid + '.bin');
+      assert.ok(left && left.length < 150_000, 'the board holds a truncated file');
     });
   } finally {
     fs.rmSync(file, { force: true });

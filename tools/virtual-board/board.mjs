@@ -36,6 +36,11 @@ export async function startBoard(opts = {}) {
   let onOutput = () => {};
   let onSoftReset = () => {};
   let inputQueue = [];
+  // What a freshly set-up board holds (webrepl_setup writes these two).
+  const seedFiles = () => (o.files ?? [
+    ['/boot.py', Buffer.from('# This file is executed on every boot (including wake-boot from deepsleep)\nimport webrepl\nwebrepl.start()\n')],
+    ['/webrepl_cfg.py', Buffer.from(`PASS = ${JSON.stringify(o.password)}\n`)],
+  ]);
   const startWorker = (files) => new Promise((resolve) => {
     worker = new Worker(new URL('./mp-worker.mjs', import.meta.url), { workerData: { interrupt, files } });
     busy = false;
@@ -49,7 +54,7 @@ export async function startBoard(opts = {}) {
     });
     worker.on('error', (e) => log('worker error', e));
   });
-  await startWorker([]);
+  await startWorker(seedFiles());
   const ask = (msg) => new Promise((resolve) => {
     const id = nextId++;
     requests.set(id, resolve);
@@ -83,7 +88,7 @@ export async function startBoard(opts = {}) {
       requests = new Map();
       inputQueue = [];
       Atomics.store(flag, 0, 0);
-      await startWorker([]);
+      await startWorker(seedFiles());
       onOutput(Buffer.from('\r\nKeyboardInterrupt (the program ignored Ctrl-C; the virtual board was reset)\r\n>>> '));
     }, o.watchdogMs);
   }
@@ -285,6 +290,8 @@ export async function startBoard(opts = {}) {
             if (op === 3) { this.send(VERSION, true); continue; }
             if (op === 1) {
               this.xfer = { op, name, size, parts: [], got: 0 };
+              // A board opens the file for writing at once: the old content is gone from here on.
+              if (size > 0) await ask({ type: 'write', path: name, data: new Uint8Array(0) });
               this.send(WB, true);
               if (size === 0) { await ask({ type: 'write', path: name, data: new Uint8Array(0) }); this.xfer = null; this.send(WB, true); }
               continue;
@@ -304,6 +311,10 @@ export async function startBoard(opts = {}) {
             this.bin = this.bin.subarray(take.length);
             x.parts.push(take);
             x.got += take.length;
+            if (o.dropAfterBytes != null && this.moved + take.length >= o.dropAfterBytes) {
+              // The link dies mid-file: what arrived so far is what a board has written.
+              await ask({ type: 'write', path: x.name, data: Buffer.concat(x.parts) });
+            }
             if (this.countMoved(take.length)) return;
             if (x.got === x.size) {
               await ask({ type: 'write', path: x.name, data: Buffer.concat(x.parts) });
@@ -337,7 +348,8 @@ export async function startBoard(opts = {}) {
     password: o.password,
     stats,
     readFile: async (p) => { const d = await ask({ type: 'read', path: p }); return d == null ? null : Buffer.from(d); },
-    writeFile: (p, data) => ask({ type: 'write', path: p, data: typeof data === 'string' ? Buffer.from(data) : data }),
+    /** Writes a file, making the folders above it (a test's setup; a put makes none). */
+    writeFile: (p, data) => ask({ type: 'write', path: p, mkdirs: true, data: typeof data === 'string' ? Buffer.from(data) : data }),
     /** Sends `text` as board output, framed as prints are (for benchmarks: no interpreter). */
     emit(text) { session?.output(Buffer.from(text)); },
     exists: async (p) => (await ask({ type: 'read', path: p })) != null,

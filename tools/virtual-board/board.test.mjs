@@ -203,5 +203,6 @@ test('invalidUtf8 splits characters across text frames; dropAfterBytes cuts a pu
   for (let o = 0; o < 20_000; o += 1024) e.ws.send(Buffer.alloc(1024));
   await e.until(() => e.closed !== null);
   assert.equal(e.closed, 1006);
-  assert.equal(await d.readFile('cut.bin'), null, 'nothing was written');
+  const cut = await d.readFile('cut.bin');
+  assert.ok(cut && cut.length >= 5000 && cut.length < 20_000, 'what arrived before the cut was written, as on a board');
 });

@@ -50,7 +50,7 @@ async function boot(files) {
   mp = await loadMicroPython({ stdout, linebuffer: false });
   for (const [p, data] of files) {
     mkdirs(p);
-    mp.FS.writeFile(p, data);
+    if (data === null) { try { mp.FS.mkdir(p); } catch { /* exists */ } } else mp.FS.writeFile(p, data);
   }
   mp.replInit();
   out = [];
@@ -66,14 +66,14 @@ function mkdirs(p) {
   }
 }
 
-/** Every regular file under / (a soft reset keeps the filesystem, as flash would). */
+/** Every folder (data null) and regular file under / (a soft reset keeps the filesystem, as flash would). */
 function snapshot(dir = '/', acc = []) {
   for (const name of mp.FS.readdir(dir)) {
     if (name === '.' || name === '..') continue;
     const p = dir === '/' ? `/${name}` : `${dir}/${name}`;
     if (['/dev', '/proc', '/tmp', '/home'].includes(p)) continue;
     const st = mp.FS.stat(p);
-    if (mp.FS.isDir(st.mode)) snapshot(p, acc);
+    if (mp.FS.isDir(st.mode)) { acc.push([p, null]); snapshot(p, acc); }
     else if (mp.FS.isFile(st.mode)) acc.push([p, mp.FS.readFile(p)]);
   }
   return acc;
@@ -107,7 +107,7 @@ parentPort.on('message', async (m) => {
     parentPort.postMessage({ type: 'reply', id: m.id, data });
   } else if (m.type === 'write') {
     let ok = true;
-    try { mp.FS.writeFile(m.path, m.data); } catch { ok = false; }
+    try { if (m.mkdirs) mkdirs(m.path); mp.FS.writeFile(m.path, m.data); } catch { ok = false; }
     parentPort.postMessage({ type: 'reply', id: m.id, data: ok });
   } else if (m.type === 'remove') {
     let ok = true;

@@ -84,6 +84,9 @@ impl ClientError {
     }
 }
 
+/// How long a file command waits for a busy board before giving up (without --interrupt).
+const BUSY_GRACE: Duration = Duration::from_secs(3);
+
 /// Progress reports: (bytes done, total if known).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
@@ -114,7 +117,14 @@ pub async fn run(
     let mut stdout = std::io::stdout();
     let mut run_id = None;
     let mut printing = interactive;
+    // When a file command started waiting for a running program (it may be a moment's output).
+    let mut waiting_since: Option<Instant> = None;
     loop {
+        if waiting_since.is_some_and(|t| t.elapsed() >= BUSY_GRACE) {
+            return Err(ClientError::Failed(
+                "a program is running on the board; stop it first (add --interrupt to stop it with Ctrl-C)".into(),
+            ));
+        }
         while let Some(t) = session.poll_transmit() {
             let sent = match t {
                 Transmit::Text(s) => writer.text(s.as_bytes()).await,
@@ -170,9 +180,7 @@ pub async fn run(
                 Event::Fs { state, .. } => match state {
                     FsState::WaitingForPrompt if busy == Busy::Interrupt => session.interrupt(),
                     FsState::WaitingForPrompt => {
-                        return Err(ClientError::Failed(
-                            "a program is running on the board; stop it first (add --interrupt to stop it with Ctrl-C)".into(),
-                        ))
+                        waiting_since.get_or_insert_with(Instant::now);
                     }
                     FsState::Done(reply) => {
                         done = Some(Done::Fs(reply));
@@ -234,6 +242,11 @@ pub async fn run(
         let deadline = session
             .poll_timeout()
             .map(|t| start + Duration::from_millis(t));
+        let grace = waiting_since.map(|t| t + BUSY_GRACE);
+        let deadline = match (deadline, grace) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,

@@ -177,6 +177,84 @@ fn put_get_round_trips_and_name_limits() {
 }
 
 #[test]
+fn file_commands_list_make_move_print_and_delete() {
+    let b = Board::start(&["--input-buffer", "256"]);
+    let at = |p: &str| format!("{}:{p}", b.addr());
+    let ok = |args: &[&str]| {
+        let (code, out, err) = webrepl(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let out = ok(&["ls", &b.addr()]);
+    assert!(
+        out.contains("boot.py") && out.contains("webrepl_cfg.py"),
+        "{out}"
+    );
+    ok(&["mkdir", &at("/lib/drivers"), "--parents"]);
+    ok(&["mkdir", &at("/lib/drivers"), "--parents"]); // exists: fine with --parents
+    let (code, _, err) = webrepl(&["mkdir", &at("/lib")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/lib: already exists"), "{err}");
+    // A safe upload into a folder with a non-ASCII name of the longest allowed length.
+    let name = format!("/lib/drivers/{}.py", "ä".repeat(23));
+    assert_eq!(name.len(), 62);
+    let local = tmp("drv.py");
+    std::fs::write(&local, "print('driver ✓')\n").expect("write");
+    ok(&[
+        "put",
+        "--safe",
+        local.to_str().unwrap_or_default(),
+        &at(&name),
+    ]);
+    let out = ok(&["ls", &at("/lib/drivers")]);
+    assert!(out.contains(&format!("{}.py", "ä".repeat(23))), "{out}");
+    assert!(out.contains("20  "), "size of the file: {out}");
+    let out = ok(&["cat", &at(&name)]);
+    assert_eq!(out, "print('driver ✓')\n");
+    ok(&["mv", &at(&name), "/lib/drv.py"]);
+    let out = ok(&["ls", &at("/lib")]);
+    assert!(out.contains("drivers/") && out.contains("drv.py"), "{out}");
+    // mv never replaces a file; rm of a missing file and bad paths are clear errors.
+    let (code, _, err) = webrepl(&["mv", &at("/lib/drv.py"), "/boot.py"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = webrepl(&["rm", &at("/nope.py")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no such file or folder"), "{err}");
+    let (code, _, err) = webrepl(&["rm", &at("/lib/../boot.py")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not supported"), "{err}");
+    ok(&["rm", &at("/lib")]);
+    let out = ok(&["ls", &b.addr()]);
+    assert!(!out.contains("lib/"), "{out}");
+    assert!(out.contains("boot.py"), "{out}");
+}
+
+#[test]
+fn file_commands_wait_for_a_running_program_or_stop_it() {
+    let b = Board::start(&[]);
+    // A program that never ends, started and left running.
+    let prog = tmp("forever.py");
+    std::fs::write(&prog, "import time\nwhile True:\n    time.sleep_ms(10)\n").expect("write");
+    let mut runner = Command::new(BIN)
+        .args(["run", prog.to_str().unwrap_or_default(), &b.addr()])
+        .env("WEBREPL_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run");
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = runner.kill();
+    let _ = runner.wait();
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _, err) = webrepl(&["ls", &b.addr()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a program is running"), "{err}");
+    let (code, out, err) = webrepl(&["ls", &b.addr(), "--interrupt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("boot.py"), "{out}");
+}
+
+#[test]
 fn run_prints_the_program_output() {
     let b = Board::start(&[]);
     let file = tmp("prog.py");

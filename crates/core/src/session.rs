@@ -257,12 +257,22 @@ pub struct Session {
     /// The operation in the raw REPL now.
     fs_current: Option<FsJob>,
     raw: Option<RawRepl>,
+    /// An Enter sent to learn whether the board is at its prompt: the output so far, and when
+    /// to give up.
+    probe: Option<(Vec<u8>, u64)>,
+    /// The last finished operation's event, held until the board is back at `>>> `: whoever
+    /// hears of it may close the link at once.
+    fs_deferred: Vec<(FsId, FsState)>,
     fs_waiting_told: bool,
     next_fs: u32,
     uploads: Vec<Upload>,
 }
 
 const HELD_INPUT_MAX: usize = 4096;
+/// What an idle friendly REPL answers to an Enter.
+const PROBE_ANSWER: &[u8] = b"\r\n>>> ";
+/// How long a probe waits for that answer.
+const PROBE_MS: u64 = 1500;
 
 impl Session {
     /// A session whose socket is being opened at `now`.
@@ -292,6 +302,8 @@ impl Session {
             fs_queue: VecDeque::new(),
             fs_current: None,
             raw: None,
+            probe: None,
+            fs_deferred: Vec::new(),
             fs_waiting_told: false,
             next_fs: 1,
             uploads: Vec::new(),
@@ -347,6 +359,8 @@ impl Session {
                     self.link = Link::Ready;
                     self.events.push_back(Event::LoggedIn);
                     self.show(b"\r\nWebREPL connected\r\n");
+                    self.prompt.push(b"\r\n>>> ");
+                    self.prompt.distrust();
                     self.terminal(&rest);
                     self.start_next_transfer();
                 }
@@ -503,6 +517,16 @@ impl Session {
             r.on_timeout(now, &mut acts);
         }
         self.raw_actions(acts);
+        if let Some((buf, deadline)) = self.probe.take() {
+            if now >= deadline {
+                // No prompt came back: a program runs (and got an Enter on its input).
+                self.prompt.set_busy();
+                self.show(&buf);
+                self.pump_fs();
+            } else {
+                self.probe = Some((buf, deadline));
+            }
+        }
     }
 
     /// The next time [`Self::handle_timeout`] wants to be called, if any.
@@ -521,6 +545,9 @@ impl Session {
                     consider(d);
                 }
                 if let Some(d) = self.raw.as_ref().and_then(RawRepl::deadline) {
+                    consider(d);
+                }
+                if let Some((_, d)) = self.probe {
                     consider(d);
                 }
             }
@@ -809,6 +836,26 @@ impl Session {
             self.raw_actions(acts);
             return;
         }
+        let probed;
+        let bytes = match self.probe.as_mut() {
+            Some((buf, _)) => {
+                buf.extend_from_slice(bytes);
+                if buf.as_slice() == PROBE_ANSWER {
+                    // The board answered the Enter at an idle prompt: nothing to show.
+                    self.probe = None;
+                    self.prompt.set_idle();
+                    self.pump_fs();
+                    return;
+                }
+                if PROBE_ANSWER.starts_with(buf) {
+                    return;
+                }
+                // Something else answered (a program's output): show it all.
+                probed = self.probe.take().map(|(b, _)| b).unwrap_or_default();
+                &probed[..]
+            }
+            None => bytes,
+        };
         self.prompt.push(bytes);
         if let Some(run) = self.run.as_mut() {
             let mut acts = Vec::new();
@@ -854,10 +901,20 @@ impl Session {
                 None => raw.leave(self.now, &mut acts),
             }
         } else {
-            if self.fs_queue.is_empty() || self.run.is_some() || !self.runs.is_empty() {
+            // A run being sent goes first; a program running (a run's or the user's) must end.
+            let sending = self.run.as_ref().is_some_and(|r| !r.is_delivered());
+            if self.fs_queue.is_empty() || sending || !self.runs.is_empty() {
                 return;
             }
-            if !self.prompt.is_idle() {
+            if self.prompt.is_unknown() && self.run.is_none() {
+                // The prompt may be the login banner's: an Enter tells (`\r\n>>> ` if idle).
+                if self.probe.is_none() {
+                    self.probe = Some((Vec::new(), self.now + PROBE_MS));
+                    self.send_text("\r");
+                }
+                return;
+            }
+            if !self.prompt.is_idle() || self.run.is_some() {
                 if !self.fs_waiting_told {
                     self.fs_waiting_told = true;
                     let ids: Vec<FsId> = self.fs_queue.iter().map(|(id, _)| *id).collect();
@@ -897,7 +954,11 @@ impl Session {
                                 Ok(r) => FsState::Done(r),
                                 Err(e) => FsState::Failed(e),
                             };
-                            self.fs_event(job.id, state);
+                            if self.fs_queue.is_empty() {
+                                self.fs_deferred.push((job.id, state));
+                            } else {
+                                self.fs_event(job.id, state);
+                            }
                         }
                     }
                     self.pump_fs();
@@ -916,6 +977,7 @@ impl Session {
                 RawAction::Left => {
                     self.raw = None;
                     self.prompt.set_idle();
+                    self.flush_deferred();
                     if !self.held_input.is_empty() {
                         let held = std::mem::take(&mut self.held_input);
                         self.send_text(&held);
@@ -927,8 +989,15 @@ impl Session {
         }
     }
 
+    fn flush_deferred(&mut self) {
+        for (id, state) in std::mem::take(&mut self.fs_deferred) {
+            self.fs_event(id, state);
+        }
+    }
+
     /// Fails the running and waiting file operations (not uploads still sending data).
     fn fail_fs(&mut self, err: FsError) {
+        self.flush_deferred();
         if let Some(job) = self.fs_current.take() {
             self.fs_event(job.id, FsState::Failed(err.clone()));
         }

@@ -1,0 +1,959 @@
+//! The file panel beside the terminal: the board's folders and files (name, size), navigable
+//! and refreshed after every change; upload of files and folders (picker or drag-and-drop onto
+//! the panel or a folder) through the session's safe upload; download of a file, or of a folder
+//! as a zip; delete, rename, new folder; a viewer for small text files. Listing and changes run
+//! in the raw REPL through `webrepl_core::Session::fs`, which keeps them out of the terminal.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement, HtmlProgressElement};
+use webrepl_core::files::{base_name, join, normalize, parent};
+use webrepl_core::{
+    Entry, EntryKind, FsError, FsId, FsOp, FsReply, FsState, TransferError, TransferId,
+    TransferOutcome,
+};
+
+use crate::connection::{js_error_text, Connection};
+use crate::zip::ZipWriter;
+
+#[wasm_bindgen(inline_js = r#"
+// Files dropped on the panel, with their paths inside dropped folders: [[path, File], …].
+export function dropped_files(dt) {
+  const items = dt && dt.items ? Array.from(dt.items) : [];
+  const entries = items.map((i) => (i.webkitGetAsEntry ? i.webkitGetAsEntry() : null));
+  if (!entries.length || entries.some((e) => !e)) {
+    return Promise.resolve(Array.from((dt && dt.files) || []).map((f) => [f.name, f]));
+  }
+  const out = [];
+  const walk = (entry, prefix) => new Promise((resolve, reject) => {
+    if (entry.isFile) {
+      entry.file((f) => { out.push([prefix + entry.name, f]); resolve(); }, reject);
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      const all = [];
+      const next = () => reader.readEntries((batch) => {
+        if (batch.length) { all.push(...batch); next(); return; }
+        Promise.all(all.map((e) => walk(e, prefix + entry.name + '/'))).then(() => resolve(), reject);
+      }, reject);
+      next();
+    } else resolve();
+  });
+  return Promise.all(entries.map((e) => walk(e, ''))).then(() => out);
+}
+// A picked file's path inside a picked folder (webkitdirectory), else its name.
+export function relative_path(f) { return f.webkitRelativePath || f.name; }
+"#)]
+extern "C" {
+    fn dropped_files(dt: &JsValue) -> js_sys::Promise;
+    fn relative_path(f: &File) -> String;
+}
+
+/// Text files up to this size open in the viewer; bigger ones download.
+const VIEW_MAX: u64 = 64 * 1024;
+
+/// What a pending file operation is for.
+enum Pending {
+    List(String),
+    /// A change (delete, rename, mkdir); the text says what, for messages.
+    Change(String),
+    Upload(UploadRow),
+    /// A folder's tree, for a zip download.
+    Tree(String),
+}
+
+struct UploadRow {
+    transfer: TransferId,
+    row: Element,
+    size: u64,
+}
+
+/// What a get in flight is for.
+enum Fetch {
+    View(String),
+    Download(String),
+    Zip,
+}
+
+/// One batch of uploads (a drop, a picker choice): overall progress.
+#[derive(Default)]
+struct Batch {
+    files: usize,
+    finished: usize,
+    failed: usize,
+    total: u64,
+    done: HashMap<TransferId, u64>,
+}
+
+struct ZipJob {
+    /// The folder being zipped (paths in the archive are relative to its parent).
+    base: String,
+    /// The archive's file name.
+    name: String,
+    writer: ZipWriter,
+    left: usize,
+    failed: Vec<String>,
+}
+
+/// A button's action on the panel.
+type PanelAction = dyn Fn(&Rc<Panel>);
+/// A row button's action on the row's path.
+type PathAction = dyn Fn(&Rc<Panel>, &str);
+
+/// Decides whether this browser may change a path (Edrys protected paths); `Err` says why not.
+pub type Guard = Box<dyn Fn(&FsOp) -> Result<(), String>>;
+
+pub struct Panel {
+    doc: Document,
+    root: HtmlElement,
+    list: HtmlElement,
+    crumbs: HtmlElement,
+    busy: HtmlElement,
+    jobs: HtmlElement,
+    overall: HtmlProgressElement,
+    overall_text: HtmlElement,
+    cancel: HtmlElement,
+    viewer: HtmlElement,
+    conn: Box<dyn Fn() -> Option<Connection>>,
+    say: Box<dyn Fn(&str)>,
+    stop: Box<dyn Fn()>,
+    dir: RefCell<String>,
+    pending: RefCell<HashMap<FsId, Pending>>,
+    uploads: RefCell<HashMap<TransferId, FsId>>,
+    fetches: RefCell<HashMap<TransferId, Fetch>>,
+    batch: RefCell<Batch>,
+    zip: RefCell<Option<ZipJob>>,
+    guard: RefCell<Option<Guard>>,
+    listing: Cell<bool>,
+}
+
+fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
+    doc.get_element_by_id(id)
+        .ok_or_else(|| format!("#{id} is missing"))?
+        .dyn_into::<T>()
+        .map_err(|_| format!("#{id} has the wrong type"))
+}
+
+fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
+    target: &web_sys::EventTarget,
+    kind: &str,
+    f: impl FnMut(E) + 'static,
+) {
+    let cb = Closure::<dyn FnMut(E)>::new(f);
+    let _ = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+    cb.forget();
+}
+
+/// `1234` → `1.2 KB`.
+pub fn human_size(n: u64) -> String {
+    match n {
+        0..=999 => format!("{n} B"),
+        1000..=999_999 => format!("{:.1} KB", n as f64 / 1000.0),
+        _ => format!("{:.1} MB", n as f64 / 1_000_000.0),
+    }
+}
+
+impl Panel {
+    /// Finds the panel's elements and wires them. `conn` gives the live connection, `say`
+    /// shows a message, `stop` interrupts the board's program.
+    pub fn new(
+        doc: &Document,
+        conn: impl Fn() -> Option<Connection> + 'static,
+        say: impl Fn(&str) + 'static,
+        stop: impl Fn() + 'static,
+    ) -> Result<Rc<Panel>, String> {
+        let panel = Rc::new(Panel {
+            doc: doc.clone(),
+            root: by_id(doc, "files-section")?,
+            list: by_id(doc, "fs-list")?,
+            crumbs: by_id(doc, "fs-path")?,
+            busy: by_id(doc, "fs-busy")?,
+            jobs: by_id(doc, "fs-jobs")?,
+            overall: by_id(doc, "fs-progress")?,
+            overall_text: by_id(doc, "fs-progress-text")?,
+            cancel: by_id(doc, "fs-cancel")?,
+            viewer: by_id(doc, "fs-view")?,
+            conn: Box::new(conn),
+            say: Box::new(say),
+            stop: Box::new(stop),
+            dir: RefCell::new("/".into()),
+            pending: RefCell::new(HashMap::new()),
+            uploads: RefCell::new(HashMap::new()),
+            fetches: RefCell::new(HashMap::new()),
+            batch: RefCell::new(Batch::default()),
+            zip: RefCell::new(None),
+            guard: RefCell::new(None),
+            listing: Cell::new(false),
+        });
+        panel.wire()?;
+        panel.render_crumbs();
+        panel.placeholder("Connect to a board to see its files.");
+        Ok(panel)
+    }
+
+    /// Sets who may change what (Edrys protected paths).
+    pub fn set_guard(&self, guard: Guard) {
+        *self.guard.borrow_mut() = Some(guard);
+    }
+
+    fn wire(self: &Rc<Self>) -> Result<(), String> {
+        let click = |id: &str, f: Box<PanelAction>| -> Result<(), String> {
+            let el: HtmlElement = by_id(&self.doc, id)?;
+            let p = self.clone();
+            listen(&el, "click", move |_: web_sys::Event| f(&p));
+            Ok(())
+        };
+        click("fs-refresh", Box::new(|p| p.refresh()))?;
+        click("fs-mkdir", Box::new(|p| p.new_folder()))?;
+        click("fs-stop", Box::new(|p| (p.stop)()))?;
+        click(
+            "fs-cancel",
+            Box::new(|p| {
+                if let Some(c) = (p.conn)() {
+                    c.cancel_fs();
+                }
+            }),
+        )?;
+        click(
+            "fs-view-close",
+            Box::new(|p| {
+                p.viewer.set_hidden(true);
+            }),
+        )?;
+        for (button, input) in [("fs-upload", "fs-files"), ("fs-upload-dir", "fs-dir")] {
+            let picker: HtmlInputElement = by_id(&self.doc, input)?;
+            let pk = picker.clone();
+            let btn: HtmlElement = by_id(&self.doc, button)?;
+            listen(&btn, "click", move |_: web_sys::Event| pk.click());
+            let p = self.clone();
+            let pk = picker.clone();
+            listen(&picker, "change", move |_: web_sys::Event| {
+                let Some(list) = pk.files() else { return };
+                let files = (0..list.length())
+                    .filter_map(|i| list.get(i))
+                    .map(|f| (relative_path(&f), f))
+                    .collect();
+                let dir = p.dir.borrow().clone();
+                p.upload_files(&dir, files);
+                pk.set_value("");
+            });
+        }
+        // Drops onto the panel (or onto a folder in it) upload there, folders included.
+        let root: &web_sys::EventTarget = self.root.as_ref();
+        let r = self.root.clone();
+        listen(root, "dragover", move |e: web_sys::DragEvent| {
+            e.prevent_default();
+            e.stop_propagation();
+            let _ = r.class_list().add_1("drop");
+        });
+        let r = self.root.clone();
+        listen(root, "dragleave", move |_: web_sys::DragEvent| {
+            let _ = r.class_list().remove_1("drop");
+        });
+        let p = self.clone();
+        listen(root, "drop", move |e: web_sys::DragEvent| {
+            e.prevent_default();
+            e.stop_propagation();
+            let _ = p.root.class_list().remove_1("drop");
+            let target = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|el| el.closest("li[data-kind=dir]").ok().flatten())
+                .and_then(|li| li.get_attribute("data-path"));
+            let dir = target.unwrap_or_else(|| p.dir.borrow().clone());
+            let Some(dt) = e.data_transfer() else { return };
+            let p2 = p.clone();
+            let on_files = Closure::<dyn FnMut(JsValue)>::once(move |arr: JsValue| {
+                let files = js_sys::Array::from(&arr)
+                    .iter()
+                    .filter_map(|pair| {
+                        let pair = js_sys::Array::from(&pair);
+                        let path = pair.get(0).as_string()?;
+                        let file = pair.get(1).dyn_into::<File>().ok()?;
+                        Some((path, file))
+                    })
+                    .collect();
+                p2.upload_files(&dir, files);
+            });
+            let p3 = p.clone();
+            let on_error = Closure::<dyn FnMut(JsValue)>::once(move |err: JsValue| {
+                (p3.say)(&format!(
+                    "Could not read the dropped files: {}",
+                    js_error_text(&err)
+                ));
+            });
+            let _ = dropped_files(&dt.into()).then2(&on_files, &on_error);
+            // Each runs at most once; they live until the promise settles.
+            on_files.forget();
+            on_error.forget();
+        });
+        Ok(())
+    }
+
+    // ----- connection life -----
+
+    pub fn connected(self: &Rc<Self>) {
+        self.refresh();
+    }
+
+    pub fn disconnected(&self) {
+        self.pending.borrow_mut().clear();
+        self.uploads.borrow_mut().clear();
+        self.fetches.borrow_mut().clear();
+        *self.zip.borrow_mut() = None;
+        self.busy.set_hidden(true);
+        self.listing.set(false);
+        self.cancel.set_hidden(true);
+        self.placeholder("Not connected.");
+    }
+
+    // ----- operations -----
+
+    pub fn refresh(self: &Rc<Self>) {
+        let dir = self.dir.borrow().clone();
+        self.list_dir(&dir);
+    }
+
+    fn list_dir(self: &Rc<Self>, dir: &str) {
+        let Some(conn) = (self.conn)() else {
+            self.placeholder("Not connected.");
+            return;
+        };
+        if self.listing.get() {
+            return;
+        }
+        match conn.fs(FsOp::List { dir: dir.into() }) {
+            Ok(id) => {
+                self.listing.set(true);
+                let _ = self.list.set_attribute("aria-busy", "true");
+                self.pending
+                    .borrow_mut()
+                    .insert(id, Pending::List(dir.into()));
+            }
+            Err(e) => (self.say)(&format!("Listing {dir} failed: {e}")),
+        }
+    }
+
+    fn change(self: &Rc<Self>, op: FsOp, what: String) {
+        if let Some(Err(why)) = self.guard.borrow().as_ref().map(|g| g(&op)) {
+            (self.say)(&why);
+            return;
+        }
+        let Some(conn) = (self.conn)() else {
+            (self.say)("Not connected: connect to a board first.");
+            return;
+        };
+        match conn.fs(op) {
+            Ok(id) => {
+                self.pending.borrow_mut().insert(id, Pending::Change(what));
+            }
+            Err(e) => (self.say)(&format!("{what} failed: {e}")),
+        }
+    }
+
+    fn new_folder(self: &Rc<Self>) {
+        let Some(name) = ask("Name of the new folder:", "") else {
+            return;
+        };
+        let dir = self.dir.borrow().clone();
+        let path = join(&dir, name.trim());
+        self.change(
+            FsOp::Mkdir {
+                path: path.clone(),
+                parents: false,
+            },
+            format!("Making {path}"),
+        );
+    }
+
+    fn rename(self: &Rc<Self>, path: &str) {
+        let Some(name) = ask(&format!("New name for {path}:"), base_name(path)) else {
+            return;
+        };
+        let name = name.trim();
+        if name.is_empty() || name == base_name(path) {
+            return;
+        }
+        // A name with a slash is a path: relative to this folder, or absolute.
+        let to = if name.starts_with('/') {
+            name.to_owned()
+        } else {
+            join(parent(path), name)
+        };
+        self.change(
+            FsOp::Rename {
+                from: path.into(),
+                to: to.clone(),
+            },
+            format!("Renaming {path} to {to}"),
+        );
+    }
+
+    fn delete(self: &Rc<Self>, path: &str, kind: EntryKind) {
+        let question = match kind {
+            EntryKind::Dir => format!("Delete the folder {path} and everything in it?"),
+            EntryKind::File => format!("Delete {path}?"),
+        };
+        let yes = web_sys::window()
+            .and_then(|w| w.confirm_with_message(&question).ok())
+            .unwrap_or(false);
+        if yes {
+            self.change(
+                FsOp::Remove { path: path.into() },
+                format!("Deleting {path}"),
+            );
+        }
+    }
+
+    fn fetch(&self, path: &str, why: Fetch) {
+        let Some(conn) = (self.conn)() else {
+            (self.say)("Not connected: connect to a board first.");
+            return;
+        };
+        match conn.get(path) {
+            Ok(id) => {
+                self.fetches.borrow_mut().insert(id, why);
+            }
+            Err(e) => (self.say)(&format!("Getting {path} failed: {e}")),
+        }
+    }
+
+    fn download_folder(self: &Rc<Self>, dir: &str) {
+        if self.zip.borrow().is_some() {
+            (self.say)("A folder download is already running; wait for it to finish.");
+            return;
+        }
+        let Some(conn) = (self.conn)() else { return };
+        match conn.fs(FsOp::Tree { dir: dir.into() }) {
+            Ok(id) => {
+                self.pending
+                    .borrow_mut()
+                    .insert(id, Pending::Tree(dir.into()));
+                self.overall_text
+                    .set_text_content(Some(&format!("Listing {dir} for the zip…")));
+            }
+            Err(e) => (self.say)(&format!("Downloading {dir} failed: {e}")),
+        }
+    }
+
+    /// Uploads files (paths relative to `dir`, folders made as needed) safely, one batch.
+    pub fn upload_files(self: &Rc<Self>, dir: &str, files: Vec<(String, File)>) {
+        if files.is_empty() {
+            return;
+        }
+        let Some(conn) = (self.conn)() else {
+            (self.say)("Not connected: connect to a board first.");
+            return;
+        };
+        {
+            let mut b = self.batch.borrow_mut();
+            if b.finished >= b.files {
+                *b = Batch::default();
+                while let Some(c) = self.jobs.first_child() {
+                    let _ = self.jobs.remove_child(&c);
+                }
+            }
+            b.files += files.len();
+            b.total += files.iter().map(|(_, f)| f.size() as u64).sum::<u64>();
+        }
+        self.cancel.set_hidden(false);
+        self.show_overall();
+        for (rel, file) in files {
+            let target = match normalize(&join(dir, &rel)) {
+                Ok(t) => t,
+                Err(e) => {
+                    let row = self.job_row(&rel, file.size() as u64);
+                    self.early_fail(&row, &e.to_string());
+                    continue;
+                }
+            };
+            let row = self.job_row(&target, file.size() as u64);
+            let op = FsOp::Commit {
+                temp: String::new(),
+                path: target.clone(),
+                size: 0,
+            };
+            let refused = self.guard.borrow().as_ref().and_then(|g| g(&op).err());
+            if let Some(why) = refused {
+                self.early_fail(&row, &why);
+                continue;
+            }
+            let (p, conn, row2) = (self.clone(), conn.clone(), row.clone());
+            let size = file.size() as u64;
+            read_file(
+                &file,
+                move |data| match conn.upload(&target, data) {
+                    Ok((id, transfer)) => {
+                        set_row(&row2, "queued", "waiting…");
+                        p.uploads.borrow_mut().insert(transfer, id);
+                        p.pending.borrow_mut().insert(
+                            id,
+                            Pending::Upload(UploadRow {
+                                transfer,
+                                row: row2,
+                                size,
+                            }),
+                        );
+                    }
+                    Err(e) => p.early_fail(&row2, &e.to_string()),
+                },
+                {
+                    let (p, row) = (self.clone(), row.clone());
+                    move |e| p.early_fail(&row, &format!("could not read the file: {e}"))
+                },
+            );
+        }
+    }
+
+    // ----- events from the session -----
+
+    /// A file operation moved on; false if it is not the panel's.
+    pub fn on_fs(self: &Rc<Self>, id: FsId, state: FsState) -> bool {
+        if state == FsState::WaitingForPrompt {
+            // Reported while the request is being made (before its id is recorded here): any
+            // file command waiting means the panel waits.
+            self.busy.set_hidden(false);
+            return true;
+        }
+        let Some(pending) = self.pending.borrow_mut().remove(&id) else {
+            return false;
+        };
+        self.busy.set_hidden(true);
+        match (pending, state) {
+            (Pending::List(dir), FsState::Done(FsReply::Listing(entries))) => {
+                self.listing.set(false);
+                *self.dir.borrow_mut() = dir.clone();
+                self.render(&dir, &entries);
+            }
+            (Pending::List(dir), FsState::Failed(e)) => {
+                self.listing.set(false);
+                let _ = self.list.remove_attribute("aria-busy");
+                (self.say)(&format!("Listing {dir} failed: {e}"));
+                if dir != "/" && matches!(e, FsError::Board { .. }) {
+                    // The folder is gone: show its parent.
+                    *self.dir.borrow_mut() = parent(&dir).to_owned();
+                    self.refresh();
+                }
+            }
+            (Pending::Change(_), FsState::Done(_)) => self.refresh(),
+            (Pending::Change(what), FsState::Failed(e)) => {
+                (self.say)(&format!("{what} failed: {e}"));
+                self.refresh();
+            }
+            (Pending::Upload(up), FsState::Done(_)) => {
+                self.uploads.borrow_mut().remove(&up.transfer);
+                set_row(
+                    &up.row,
+                    "done",
+                    &format!("{} uploaded", human_size(up.size)),
+                );
+                set_progress(&up.row, up.size as f64);
+                self.batch_step(Some(up.transfer), up.size, false);
+            }
+            (Pending::Upload(up), FsState::Failed(e)) => {
+                self.uploads.borrow_mut().remove(&up.transfer);
+                self.job_failed(&up.row, &e.to_string());
+                self.batch_step(Some(up.transfer), 0, true);
+            }
+            (Pending::Tree(dir), FsState::Done(FsReply::Listing(entries))) => {
+                self.zip_tree(&dir, entries)
+            }
+            (Pending::Tree(dir), FsState::Failed(e)) => {
+                self.overall_text.set_text_content(None);
+                (self.say)(&format!("Downloading {dir} failed: {e}"));
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Progress of a transfer; false if it is not the panel's.
+    pub fn on_progress(&self, id: TransferId, done: u64) -> bool {
+        let Some(fs) = self.uploads.borrow().get(&id).copied() else {
+            return self.fetches.borrow().contains_key(&id);
+        };
+        if let Some(Pending::Upload(up)) = self.pending.borrow().get(&fs) {
+            set_row(
+                &up.row,
+                "active",
+                &format!("{} / {}", human_size(done), human_size(up.size)),
+            );
+            set_progress(&up.row, done as f64);
+        }
+        self.batch.borrow_mut().done.insert(id, done);
+        self.show_overall();
+        true
+    }
+
+    /// A transfer finished; false if it is not the panel's.
+    pub fn on_transfer_done(self: &Rc<Self>, id: TransferId, outcome: &TransferOutcome) -> bool {
+        if let Some(fs) = self.uploads.borrow().get(&id).copied() {
+            if let Some(Pending::Upload(up)) = self.pending.borrow().get(&fs) {
+                set_row(&up.row, "active", "checking and renaming on the board…");
+            }
+            return true;
+        }
+        let Some(why) = self.fetches.borrow_mut().remove(&id) else {
+            return false;
+        };
+        let TransferOutcome::Get { name, data } = outcome else {
+            return true;
+        };
+        match why {
+            Fetch::View(path) => self.view(&path, data),
+            Fetch::Download(path) => {
+                if let Err(e) = crate::page::download(&self.doc, &path, data) {
+                    (self.say)(&format!("Download of {name} failed: {e}"));
+                }
+            }
+            Fetch::Zip => self.zip_add(name, data),
+        }
+        true
+    }
+
+    /// A transfer failed; false if it is not the panel's.
+    pub fn on_transfer_failed(&self, id: TransferId, error: &TransferError) -> bool {
+        if self.uploads.borrow().contains_key(&id) {
+            // The upload's own event (Fs Failed) follows and says it.
+            return true;
+        }
+        let Some(why) = self.fetches.borrow_mut().remove(&id) else {
+            return false;
+        };
+        match why {
+            Fetch::View(p) | Fetch::Download(p) => {
+                (self.say)(&format!("Getting {p} failed: {error}"))
+            }
+            Fetch::Zip => {
+                let mut zip = self.zip.borrow_mut();
+                if let Some(z) = zip.as_mut() {
+                    z.left = z.left.saturating_sub(1);
+                    z.failed.push(error.to_string());
+                }
+                drop(zip);
+                self.zip_maybe_finish();
+            }
+        }
+        true
+    }
+
+    // ----- zip -----
+
+    fn zip_tree(&self, dir: &str, entries: Vec<Entry>) {
+        let base = parent(dir).to_owned();
+        let mut writer = ZipWriter::new();
+        let rel = |p: &str| -> String {
+            p.strip_prefix(&base)
+                .unwrap_or(p)
+                .trim_start_matches('/')
+                .to_owned()
+        };
+        writer.add(&format!("{}/", rel(dir)), b"");
+        let mut files = Vec::new();
+        for e in entries {
+            match e.kind {
+                EntryKind::Dir => writer.add(&format!("{}/", rel(&e.name)), b""),
+                EntryKind::File => files.push(e.name),
+            }
+        }
+        let name = match base_name(dir) {
+            "" => "board.zip".to_owned(),
+            n => format!("{n}.zip"),
+        };
+        *self.zip.borrow_mut() = Some(ZipJob {
+            base,
+            name,
+            writer,
+            left: files.len(),
+            failed: Vec::new(),
+        });
+        for f in &files {
+            self.fetch(f, Fetch::Zip);
+        }
+        self.overall_text
+            .set_text_content(Some(&format!("Zipping {dir}: {} files…", files.len())));
+        self.zip_maybe_finish();
+    }
+
+    fn zip_add(&self, path: &str, data: &[u8]) {
+        if let Some(z) = self.zip.borrow_mut().as_mut() {
+            let rel = path
+                .strip_prefix(&z.base)
+                .unwrap_or(path)
+                .trim_start_matches('/')
+                .to_owned();
+            z.writer.add(&rel, data);
+            z.left = z.left.saturating_sub(1);
+            self.overall_text
+                .set_text_content(Some(&format!("Zipping: {} files left…", z.left)));
+        }
+        self.zip_maybe_finish();
+    }
+
+    fn zip_maybe_finish(&self) {
+        if self.zip.borrow().as_ref().is_none_or(|z| z.left > 0) {
+            return;
+        }
+        let Some(z) = self.zip.borrow_mut().take() else {
+            return;
+        };
+        let name = z.name.clone();
+        let bytes = z.writer.finish();
+        match crate::page::download(&self.doc, &name, &bytes) {
+            Ok(()) => self
+                .overall_text
+                .set_text_content(Some(&if z.failed.is_empty() {
+                    format!("{name} downloaded")
+                } else {
+                    format!(
+                        "{name} downloaded without {} files: {}",
+                        z.failed.len(),
+                        z.failed.join("; ")
+                    )
+                })),
+            Err(e) => (self.say)(&format!("Download of {name} failed: {e}")),
+        }
+    }
+
+    // ----- rendering -----
+
+    fn placeholder(&self, text: &str) {
+        self.list.set_inner_html("");
+        if let Ok(li) = self.doc.create_element("li") {
+            li.set_class_name("empty");
+            li.set_text_content(Some(text));
+            let _ = self.list.append_child(&li);
+        }
+    }
+
+    fn render_crumbs(self: &Rc<Self>) {
+        let dir = self.dir.borrow().clone();
+        self.crumbs.set_inner_html("");
+        let mut path = String::new();
+        let segs: Vec<&str> = std::iter::once("")
+            .chain(dir.split('/').filter(|s| !s.is_empty()))
+            .collect();
+        for (i, seg) in segs.iter().enumerate() {
+            if i > 0 {
+                path.push('/');
+                path.push_str(seg);
+            }
+            let target = if path.is_empty() {
+                "/".into()
+            } else {
+                path.clone()
+            };
+            let Ok(b) = self.doc.create_element("button") else {
+                continue;
+            };
+            b.set_text_content(Some(if i == 0 { "/" } else { seg }));
+            let _ = b.set_attribute("data-path", &target);
+            let p = self.clone();
+            listen(&b, "click", move |_: web_sys::Event| p.list_dir(&target));
+            let _ = self.crumbs.append_child(&b);
+        }
+    }
+
+    fn render(self: &Rc<Self>, dir: &str, entries: &[Entry]) {
+        let _ = self.list.remove_attribute("aria-busy");
+        let _ = self.list.set_attribute("data-dir", dir);
+        self.render_crumbs();
+        self.list.set_inner_html("");
+        if entries.is_empty() {
+            self.placeholder("This folder is empty. Drop files here to upload them.");
+        }
+        for e in entries {
+            let path = join(dir, &e.name);
+            let Ok(li) = self.doc.create_element("li") else {
+                continue;
+            };
+            let kind = if e.kind == EntryKind::Dir {
+                "dir"
+            } else {
+                "file"
+            };
+            let _ = li.set_attribute("data-kind", kind);
+            let _ = li.set_attribute("data-path", &path);
+            let _ = li.set_attribute("data-name", &e.name);
+            li.set_inner_html(
+                "<button class=\"open\"></button><span class=\"size\"></span><span class=\"acts\"><button class=\"dl\" title=\"Download\">⤓</button><button class=\"ren\" title=\"Rename\">✎</button><button class=\"del\" title=\"Delete\">✕</button></span>",
+            );
+            if let Some(open) = li.query_selector(".open").ok().flatten() {
+                open.set_text_content(Some(&if e.kind == EntryKind::Dir {
+                    format!("{}/", e.name)
+                } else {
+                    e.name.clone()
+                }));
+                let (p, path, kind, size) = (self.clone(), path.clone(), e.kind, e.size);
+                listen(&open, "click", move |_: web_sys::Event| match kind {
+                    EntryKind::Dir => p.list_dir(&path),
+                    EntryKind::File if size <= VIEW_MAX => {
+                        p.fetch(&path, Fetch::View(path.clone()))
+                    }
+                    EntryKind::File => p.fetch(&path, Fetch::Download(path.clone())),
+                });
+            }
+            if let Some(size) = li.query_selector(".size").ok().flatten() {
+                if e.kind == EntryKind::File {
+                    size.set_text_content(Some(&human_size(e.size)));
+                    let _ = size.set_attribute("data-bytes", &e.size.to_string());
+                }
+            }
+            let acts: [(&str, Box<PathAction>); 3] = [
+                (
+                    ".dl",
+                    match e.kind {
+                        EntryKind::Dir => Box::new(|p, path| p.download_folder(path)),
+                        EntryKind::File => {
+                            Box::new(|p, path| p.fetch(path, Fetch::Download(path.into())))
+                        }
+                    },
+                ),
+                (".ren", Box::new(|p, path| p.rename(path))),
+                (
+                    ".del",
+                    match e.kind {
+                        EntryKind::Dir => Box::new(|p, path| p.delete(path, EntryKind::Dir)),
+                        EntryKind::File => Box::new(|p, path| p.delete(path, EntryKind::File)),
+                    },
+                ),
+            ];
+            for (sel, f) in acts {
+                if let Some(b) = li.query_selector(sel).ok().flatten() {
+                    let (p, path) = (self.clone(), path.clone());
+                    listen(&b, "click", move |_: web_sys::Event| f(&p, &path));
+                }
+            }
+            let _ = self.list.append_child(&li);
+        }
+    }
+
+    fn view(&self, path: &str, data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        if let Some(t) = self.viewer.query_selector(".title").ok().flatten() {
+            t.set_text_content(Some(path));
+        }
+        if let Some(pre) = self.viewer.query_selector("pre").ok().flatten() {
+            pre.set_text_content(Some(&text));
+        }
+        self.viewer.set_hidden(false);
+    }
+
+    // ----- upload rows -----
+
+    fn job_row(&self, name: &str, size: u64) -> Element {
+        let row = self
+            .doc
+            .create_element("li")
+            .unwrap_or_else(|_| self.jobs.clone().into());
+        row.set_inner_html(&format!(
+            "<span class=\"name\"></span><progress max=\"{}\" value=\"0\"></progress><span class=\"state\">reading…</span>",
+            size.max(1)
+        ));
+        if let Some(n) = row.query_selector(".name").ok().flatten() {
+            n.set_text_content(Some(name));
+        }
+        let _ = row.set_attribute("data-state", "reading");
+        let _ = self.jobs.append_child(&row);
+        row
+    }
+
+    fn job_failed(&self, row: &Element, why: &str) {
+        set_row(row, "failed", why);
+    }
+
+    /// A file of the batch failed before its upload started.
+    fn early_fail(self: &Rc<Self>, row: &Element, why: &str) {
+        self.job_failed(row, why);
+        self.batch_step(None, 0, true);
+    }
+
+    fn batch_step(self: &Rc<Self>, transfer: Option<TransferId>, size: u64, failed: bool) {
+        let all_done = {
+            let mut b = self.batch.borrow_mut();
+            b.finished += 1;
+            if failed {
+                b.failed += 1;
+                if let Some(t) = transfer {
+                    b.done.remove(&t);
+                }
+            } else if let Some(t) = transfer {
+                b.done.insert(t, size);
+            }
+            b.finished >= b.files
+        };
+        self.show_overall();
+        if all_done {
+            self.cancel.set_hidden(true);
+            self.refresh();
+        }
+    }
+
+    fn show_overall(&self) {
+        let b = self.batch.borrow();
+        let done: u64 = b.done.values().sum();
+        self.overall.set_max(b.total.max(1) as f64);
+        self.overall.set_value(done as f64);
+        self.overall.set_hidden(b.files == 0);
+        let ok = b.finished - b.failed;
+        let text = if b.finished >= b.files {
+            if b.failed == 0 {
+                format!("{ok} of {} files uploaded", b.files)
+            } else {
+                format!("{ok} of {} files uploaded, {} failed", b.files, b.failed)
+            }
+        } else {
+            format!(
+                "Uploading: {} of {} files, {} / {}",
+                b.finished,
+                b.files,
+                human_size(done),
+                human_size(b.total)
+            )
+        };
+        self.overall_text.set_text_content(Some(&text));
+    }
+}
+
+fn ask(question: &str, default: &str) -> Option<String> {
+    web_sys::window()
+        .and_then(|w| w.prompt_with_message_and_default(question, default).ok())
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn set_row(row: &Element, state: &str, text: &str) {
+    let _ = row.set_attribute("data-state", state);
+    if let Some(s) = row.query_selector(".state").ok().flatten() {
+        s.set_text_content(Some(text));
+    }
+}
+
+fn set_progress(row: &Element, value: f64) {
+    if let Some(bar) = row
+        .query_selector("progress")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
+    {
+        bar.set_value(value);
+    }
+}
+
+/// Reads a file's bytes, then calls `then` (or `failed` with the reason).
+fn read_file(
+    file: &File,
+    then: impl FnOnce(Vec<u8>) + 'static,
+    failed: impl FnOnce(String) + 'static,
+) {
+    let on_data = Closure::<dyn FnMut(JsValue)>::once(move |buf: JsValue| {
+        then(js_sys::Uint8Array::new(&buf).to_vec())
+    });
+    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| failed(js_error_text(&e)));
+    let _ = file.array_buffer().then2(&on_data, &on_error);
+    on_data.forget();
+    on_error.forget();
+}
