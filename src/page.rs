@@ -11,8 +11,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement, HtmlProgressElement};
 use webrepl_core::transfer::validate_name;
 use webrepl_core::{
-    Backoff, ControlKey, Event, Password, RunState, SessionConfig, TransferId, TransferKind,
-    TransferOutcome,
+    Backoff, ControlKey, Event, FsId, FsOp, FsState, Password, RunState, SessionConfig, TransferId,
+    TransferKind, TransferOutcome,
 };
 
 use crate::connection::{js_error_text, Connection};
@@ -123,22 +123,13 @@ fn try_start() -> Result<(), String> {
         viewer: RefCell::new(None),
         panel: RefCell::new(None),
     });
-    let (w1, w2, w3) = (
-        Rc::downgrade(&page),
-        Rc::downgrade(&page),
-        Rc::downgrade(&page),
-    );
+    let w = Rc::downgrade(&page);
     let panel = Panel::new(
         &doc,
-        move || w1.upgrade().and_then(|p| p.live()),
+        Rc::new(LocalFiles(Rc::downgrade(&page))),
         move |text| {
-            if let Some(p) = w2.upgrade() {
+            if let Some(p) = w.upgrade() {
                 p.show_message(text, false);
-            }
-        },
-        move || {
-            if let Some(c) = w3.upgrade().and_then(|p| p.live()) {
-                c.send_key(ControlKey::Interrupt);
             }
         },
     )?;
@@ -421,7 +412,7 @@ impl Page {
         // At a station, transfers are shared with the room; one run for someone else is theirs.
         let station = self.station.borrow().clone();
         if let Some(st) = station {
-            if st.transfer_event(&e) {
+            if st.transfer_event(&e) || st.fs_event(&e) {
                 return;
             }
         }
@@ -430,7 +421,9 @@ impl Page {
             let mine = match &e {
                 Event::Fs { id, state } => panel.on_fs(*id, state.clone()),
                 Event::TransferDone { id, outcome } => panel.on_transfer_done(*id, outcome),
-                Event::TransferFailed { id, error, .. } => panel.on_transfer_failed(*id, error),
+                Event::TransferFailed { id, error, .. } => {
+                    panel.on_transfer_failed(*id, &error.to_string())
+                }
                 Event::LoggedIn => {
                     panel.connected();
                     false
@@ -969,6 +962,94 @@ pub(crate) fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), St
     Ok(())
 }
 
+/// The file panel's requests, for someone in an Edrys room: relayed through the station.
+struct RelayFiles(std::rc::Weak<Page>);
+
+impl RelayFiles {
+    fn viewer(&self) -> Result<(Rc<Page>, Rc<Viewer>), String> {
+        let p = self.0.upgrade().ok_or("the page is gone")?;
+        let v = p.viewer().ok_or("not in an Edrys room")?;
+        Ok((p, v))
+    }
+
+    fn next_id(p: &Page) -> u32 {
+        let id = p.next_relay.get() + 1;
+        p.next_relay.set(id);
+        id
+    }
+}
+
+impl crate::panel::Backend for RelayFiles {
+    fn ready(&self) -> bool {
+        self.0.upgrade().is_some_and(|p| {
+            p.els.status.get_attribute("data-state").as_deref() == Some("connected")
+        })
+    }
+    fn fs(&self, op: FsOp) -> Result<FsId, String> {
+        let (p, v) = self.viewer()?;
+        let id = Self::next_id(&p);
+        v.fs(id, &op)?;
+        Ok(FsId(id))
+    }
+    fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
+        let (p, v) = self.viewer()?;
+        let path = webrepl_core::files::normalize_transferable(path).map_err(|e| e.to_string())?;
+        let id = Self::next_id(&p);
+        v.upload(id, &path, &data)?;
+        Ok((FsId(id), TransferId(id)))
+    }
+    fn get(&self, path: &str) -> Result<TransferId, String> {
+        let (p, v) = self.viewer()?;
+        validate_name(path).map_err(|e| e.to_string())?;
+        let id = Self::next_id(&p);
+        v.get(id, path)?;
+        Ok(TransferId(id))
+    }
+    fn cancel(&self) {}
+    fn stop(&self) {
+        if let Ok((p, v)) = self.viewer() {
+            p.viewer_send(&v, room::KEY, object(&[("key", "stop".into())]));
+        }
+    }
+}
+
+/// The file panel's requests over this page's own connection.
+struct LocalFiles(std::rc::Weak<Page>);
+
+impl LocalFiles {
+    fn conn(&self) -> Result<Connection, String> {
+        self.0
+            .upgrade()
+            .and_then(|p| p.live())
+            .ok_or_else(|| "not connected: connect to a board first".to_owned())
+    }
+}
+
+impl crate::panel::Backend for LocalFiles {
+    fn ready(&self) -> bool {
+        self.conn().is_ok()
+    }
+    fn fs(&self, op: FsOp) -> Result<FsId, String> {
+        self.conn()?.fs(op).map_err(|e| e.to_string())
+    }
+    fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
+        self.conn()?.upload(path, data).map_err(|e| e.to_string())
+    }
+    fn get(&self, path: &str) -> Result<TransferId, String> {
+        self.conn()?.get(path).map_err(|e| e.to_string())
+    }
+    fn cancel(&self) {
+        if let Ok(c) = self.conn() {
+            c.cancel_fs();
+        }
+    }
+    fn stop(&self) {
+        if let Ok(c) = self.conn() {
+            c.send_key(ControlKey::Interrupt);
+        }
+    }
+}
+
 // ----- Edrys -----
 
 impl Page {
@@ -1038,6 +1119,14 @@ impl Page {
                     for id in ["send-section", "get-section"] {
                         if let Some(el) = self.doc.get_element_by_id(id) {
                             let _ = el.set_attribute("hidden", "");
+                        }
+                    }
+                }
+                if let Some(panel) = self.panel.borrow().as_ref() {
+                    panel.set_backend(Rc::new(RelayFiles(Rc::downgrade(self))));
+                    if r == Role::Student {
+                        if let Some(home) = config.files.student_folder(&edrys.username()) {
+                            panel.set_home(&home);
                         }
                     }
                 }
@@ -1158,10 +1247,40 @@ impl StationHost for Page {
     fn notice(&self, text: &str) {
         self.term.borrow().notice(text);
     }
+    fn fs(&self, op: FsOp) -> Result<FsId, String> {
+        let c = self
+            .live()
+            .ok_or("the station is not connected to the board")?;
+        c.fs(op).map_err(|e| e.to_string())
+    }
+    fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
+        let c = self
+            .live()
+            .ok_or("the station is not connected to the board")?;
+        c.upload(path, data).map_err(|e| e.to_string())
+    }
 }
 
 impl ViewerHost for Page {
     fn transfer(&self, id: u32, state: &str, text: &str, done: f64, total: Option<f64>) {
+        if let Some(panel) = self.panel.borrow().clone() {
+            let tid = TransferId(id);
+            let mine = match state {
+                "active" => panel.on_progress(tid, done as u64),
+                "failed" => panel.on_transfer_failed(tid, text),
+                "done" => panel.on_transfer_done(
+                    tid,
+                    &TransferOutcome::Put {
+                        name: String::new(),
+                        size: done as u64,
+                    },
+                ),
+                _ => panel.owns_transfer(tid),
+            };
+            if mine {
+                return;
+            }
+        }
         let rows = self.relay_rows.borrow();
         let Some(row) = rows.get(&id) else { return };
         let text = match (state, total) {
@@ -1197,6 +1316,15 @@ impl ViewerHost for Page {
         }
     }
     fn download(&self, id: u32, name: &str, data: &[u8]) {
+        if let Some(panel) = self.panel.borrow().clone() {
+            let got = TransferOutcome::Get {
+                name: name.to_owned(),
+                data: data.to_vec(),
+            };
+            if panel.on_transfer_done(TransferId(id), &got) {
+                return;
+            }
+        }
         let row = self.relay_rows.borrow_mut().remove(&id);
         let result = download(&self.doc, name, data);
         if let Some(row) = row {
@@ -1209,7 +1337,17 @@ impl ViewerHost for Page {
     fn write(&self, text: &str) {
         self.term.borrow().write(text);
     }
+    fn fs(&self, id: u32, state: FsState) {
+        if let Some(panel) = self.panel.borrow().clone() {
+            panel.on_fs(FsId(id), state);
+        }
+    }
     fn status(&self, state: &str, text: &str, version: &str) {
+        let was = self
+            .els
+            .status
+            .get_attribute("data-state")
+            .unwrap_or_default();
         let _ = self.els.status.set_attribute(
             "data-state",
             if state.is_empty() {
@@ -1220,6 +1358,13 @@ impl ViewerHost for Page {
         );
         self.els.status.set_text_content(Some(text));
         self.els.version.set_text_content(Some(version));
+        if let Some(panel) = self.panel.borrow().clone() {
+            if state == "connected" && was != "connected" {
+                panel.connected();
+            } else if state != "connected" && was == "connected" {
+                panel.disconnected();
+            }
+        }
     }
     fn message(&self, text: &str) {
         self.show_message(text, false);

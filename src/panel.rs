@@ -13,11 +13,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement, HtmlProgressElement};
 use webrepl_core::files::{base_name, join, normalize, parent};
 use webrepl_core::{
-    Entry, EntryKind, FsError, FsId, FsOp, FsReply, FsState, TransferError, TransferId,
-    TransferOutcome,
+    Entry, EntryKind, FsError, FsId, FsOp, FsReply, FsState, TransferId, TransferOutcome,
 };
 
-use crate::connection::{js_error_text, Connection};
+use crate::connection::js_error_text;
 use crate::zip::ZipWriter;
 
 #[wasm_bindgen(inline_js = r#"
@@ -98,6 +97,20 @@ struct ZipJob {
     failed: Vec<String>,
 }
 
+/// Where the panel's requests go: this page's own connection, or (for someone in an Edrys
+/// room) the station, which checks who may do what. Errors are messages for the user.
+pub trait Backend {
+    /// True when requests can go out now.
+    fn ready(&self) -> bool;
+    fn fs(&self, op: FsOp) -> Result<FsId, String>;
+    /// A safe upload: the id of its end (`on_fs`) and of its data transfer (`on_progress`).
+    fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String>;
+    fn get(&self, path: &str) -> Result<TransferId, String>;
+    fn cancel(&self);
+    /// Stops the board's running program (Ctrl-C).
+    fn stop(&self);
+}
+
 /// A button's action on the panel.
 type PanelAction = dyn Fn(&Rc<Panel>);
 /// A row button's action on the row's path.
@@ -117,9 +130,8 @@ pub struct Panel {
     overall_text: HtmlElement,
     cancel: HtmlElement,
     viewer: HtmlElement,
-    conn: Box<dyn Fn() -> Option<Connection>>,
+    backend: RefCell<Rc<dyn Backend>>,
     say: Box<dyn Fn(&str)>,
-    stop: Box<dyn Fn()>,
     dir: RefCell<String>,
     pending: RefCell<HashMap<FsId, Pending>>,
     uploads: RefCell<HashMap<TransferId, FsId>>,
@@ -128,6 +140,8 @@ pub struct Panel {
     zip: RefCell<Option<ZipJob>>,
     guard: RefCell<Option<Guard>>,
     listing: Cell<bool>,
+    /// A folder made (if missing) and shown first: a student's own folder.
+    home: RefCell<Option<String>>,
 }
 
 fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
@@ -157,13 +171,11 @@ pub fn human_size(n: u64) -> String {
 }
 
 impl Panel {
-    /// Finds the panel's elements and wires them. `conn` gives the live connection, `say`
-    /// shows a message, `stop` interrupts the board's program.
+    /// Finds the panel's elements and wires them; requests go to `backend`, messages to `say`.
     pub fn new(
         doc: &Document,
-        conn: impl Fn() -> Option<Connection> + 'static,
+        backend: Rc<dyn Backend>,
         say: impl Fn(&str) + 'static,
-        stop: impl Fn() + 'static,
     ) -> Result<Rc<Panel>, String> {
         let panel = Rc::new(Panel {
             doc: doc.clone(),
@@ -176,9 +188,8 @@ impl Panel {
             overall_text: by_id(doc, "fs-progress-text")?,
             cancel: by_id(doc, "fs-cancel")?,
             viewer: by_id(doc, "fs-view")?,
-            conn: Box::new(conn),
+            backend: RefCell::new(backend),
             say: Box::new(say),
-            stop: Box::new(stop),
             dir: RefCell::new("/".into()),
             pending: RefCell::new(HashMap::new()),
             uploads: RefCell::new(HashMap::new()),
@@ -187,6 +198,7 @@ impl Panel {
             zip: RefCell::new(None),
             guard: RefCell::new(None),
             listing: Cell::new(false),
+            home: RefCell::new(None),
         });
         panel.wire()?;
         panel.render_crumbs();
@@ -208,15 +220,8 @@ impl Panel {
         };
         click("fs-refresh", Box::new(|p| p.refresh()))?;
         click("fs-mkdir", Box::new(|p| p.new_folder()))?;
-        click("fs-stop", Box::new(|p| (p.stop)()))?;
-        click(
-            "fs-cancel",
-            Box::new(|p| {
-                if let Some(c) = (p.conn)() {
-                    c.cancel_fs();
-                }
-            }),
-        )?;
+        click("fs-stop", Box::new(|p| p.backend().stop()))?;
+        click("fs-cancel", Box::new(|p| p.backend().cancel()))?;
         click(
             "fs-view-close",
             Box::new(|p| {
@@ -293,10 +298,44 @@ impl Panel {
         Ok(())
     }
 
+    fn backend(&self) -> Rc<dyn Backend> {
+        self.backend.borrow().clone()
+    }
+
+    /// Sends requests elsewhere from now on (a page that joins an Edrys room as a viewer).
+    pub fn set_backend(&self, backend: Rc<dyn Backend>) {
+        *self.backend.borrow_mut() = backend;
+    }
+
+    /// A folder made (if missing) and shown on every connect: a student's own folder.
+    pub fn set_home(&self, dir: &str) {
+        *self.dir.borrow_mut() = dir.to_owned();
+        *self.home.borrow_mut() = Some(dir.to_owned());
+    }
+
+    /// True when a transfer with this id is the panel's.
+    pub fn owns_transfer(&self, id: TransferId) -> bool {
+        self.uploads.borrow().contains_key(&id) || self.fetches.borrow().contains_key(&id)
+    }
+
     // ----- connection life -----
 
     pub fn connected(self: &Rc<Self>) {
-        self.refresh();
+        let home = self.home.borrow().clone();
+        match home {
+            Some(h) => {
+                *self.dir.borrow_mut() = h.clone();
+                // The change refreshes the listing when done.
+                self.change(
+                    FsOp::Mkdir {
+                        path: h.clone(),
+                        parents: true,
+                    },
+                    format!("Making your folder {h}"),
+                );
+            }
+            None => self.refresh(),
+        }
     }
 
     pub fn disconnected(&self) {
@@ -318,14 +357,15 @@ impl Panel {
     }
 
     fn list_dir(self: &Rc<Self>, dir: &str) {
-        let Some(conn) = (self.conn)() else {
+        let backend = self.backend();
+        if !backend.ready() {
             self.placeholder("Not connected.");
             return;
-        };
+        }
         if self.listing.get() {
             return;
         }
-        match conn.fs(FsOp::List { dir: dir.into() }) {
+        match backend.fs(FsOp::List { dir: dir.into() }) {
             Ok(id) => {
                 self.listing.set(true);
                 let _ = self.list.set_attribute("aria-busy", "true");
@@ -342,11 +382,7 @@ impl Panel {
             (self.say)(&why);
             return;
         }
-        let Some(conn) = (self.conn)() else {
-            (self.say)("Not connected: connect to a board first.");
-            return;
-        };
-        match conn.fs(op) {
+        match self.backend().fs(op) {
             Ok(id) => {
                 self.pending.borrow_mut().insert(id, Pending::Change(what));
             }
@@ -409,11 +445,7 @@ impl Panel {
     }
 
     fn fetch(&self, path: &str, why: Fetch) {
-        let Some(conn) = (self.conn)() else {
-            (self.say)("Not connected: connect to a board first.");
-            return;
-        };
-        match conn.get(path) {
+        match self.backend().get(path) {
             Ok(id) => {
                 self.fetches.borrow_mut().insert(id, why);
             }
@@ -426,8 +458,7 @@ impl Panel {
             (self.say)("A folder download is already running; wait for it to finish.");
             return;
         }
-        let Some(conn) = (self.conn)() else { return };
-        match conn.fs(FsOp::Tree { dir: dir.into() }) {
+        match self.backend().fs(FsOp::Tree { dir: dir.into() }) {
             Ok(id) => {
                 self.pending
                     .borrow_mut()
@@ -444,10 +475,11 @@ impl Panel {
         if files.is_empty() {
             return;
         }
-        let Some(conn) = (self.conn)() else {
+        let backend = self.backend();
+        if !backend.ready() {
             (self.say)("Not connected: connect to a board first.");
             return;
-        };
+        }
         {
             let mut b = self.batch.borrow_mut();
             if b.finished >= b.files {
@@ -481,11 +513,11 @@ impl Panel {
                 self.early_fail(&row, &why);
                 continue;
             }
-            let (p, conn, row2) = (self.clone(), conn.clone(), row.clone());
+            let (p, backend, row2) = (self.clone(), backend.clone(), row.clone());
             let size = file.size() as u64;
             read_file(
                 &file,
-                move |data| match conn.upload(&target, data) {
+                move |data| match backend.upload(&target, data) {
                     Ok((id, transfer)) => {
                         set_row(&row2, "queued", "waiting…");
                         p.uploads.borrow_mut().insert(transfer, id);
@@ -498,7 +530,7 @@ impl Panel {
                             }),
                         );
                     }
-                    Err(e) => p.early_fail(&row2, &e.to_string()),
+                    Err(e) => p.early_fail(&row2, &e),
                 },
                 {
                     let (p, row) = (self.clone(), row.clone());
@@ -615,7 +647,7 @@ impl Panel {
     }
 
     /// A transfer failed; false if it is not the panel's.
-    pub fn on_transfer_failed(&self, id: TransferId, error: &TransferError) -> bool {
+    pub fn on_transfer_failed(&self, id: TransferId, error: &str) -> bool {
         if self.uploads.borrow().contains_key(&id) {
             // The upload's own event (Fs Failed) follows and says it.
             return true;

@@ -1,11 +1,12 @@
-//! The station's settings from Edrys (`stationConfig`): `websocket`, `execute`, `input`.
+//! The station's settings from Edrys (`stationConfig`): `websocket`, `execute`, `input`,
+//! `protect` and `student_dir`.
 //!
 //! Edrys hands configs over already parsed (an object), as `""` when left empty, or as the raw
 //! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
 //! accepted: what cannot be used becomes a warning a person can act on, never a crash.
 
 use serde_yaml::Value;
-use webrepl_core::station::InputPolicy;
+use webrepl_core::station::{FilePolicy, InputPolicy};
 use webrepl_core::{parse_board_url, BoardUrl};
 
 /// The station settings the module uses.
@@ -16,6 +17,8 @@ pub struct StationConfig {
     /// The message subject that carries code to run.
     pub execute: String,
     pub input: InputPolicy,
+    /// Protected paths and student folders.
+    pub files: FilePolicy,
     /// What was wrong with the config, for the person at the station.
     pub warnings: Vec<String>,
 }
@@ -28,6 +31,7 @@ impl Default for StationConfig {
             websocket: None,
             execute: DEFAULT_EXECUTE.into(),
             input: InputPolicy::Everyone,
+            files: FilePolicy::default(),
             warnings: vec![],
         }
     }
@@ -101,7 +105,55 @@ pub fn parse_station_config(text: &str) -> StationConfig {
             kind(other)
         )),
     }
+    match get("protect") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            cfg.files.protect = paths(s.split([',', ' ']).map(str::to_owned), &mut cfg.warnings)
+        }
+        Some(Value::Sequence(items)) => {
+            let texts = items.iter().filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            });
+            cfg.files.protect = paths(texts, &mut cfg.warnings);
+        }
+        Some(other) => cfg.warnings.push(format!(
+            "protect should be a list of board paths, not {}; protecting boot.py, webrepl_cfg.py and main.py",
+            kind(other)
+        )),
+    }
+    match get("student_dir") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        Some(Value::String(s)) => match webrepl_core::files::normalize(s.trim()) {
+            Ok(p) if p != "/" => cfg.files.student_dir = Some(p),
+            Ok(_) => cfg
+                .warnings
+                .push("student_dir cannot be the root folder; students get no folders".into()),
+            Err(e) => cfg.warnings.push(format!("student_dir: {e}")),
+        },
+        Some(other) => cfg.warnings.push(format!(
+            "student_dir should be a board folder like /students, not {}",
+            kind(other)
+        )),
+    }
     cfg
+}
+
+/// Normalized protected paths; unusable ones become warnings.
+fn paths(items: impl Iterator<Item = String>, warnings: &mut Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        match webrepl_core::files::normalize(item) {
+            Ok(p) => out.push(p),
+            Err(e) => warnings.push(format!("protect: {e}")),
+        }
+    }
+    out
 }
 
 fn missing_websocket() -> String {
@@ -186,6 +238,31 @@ pub mod serde_json_like {
 mod tests {
     use super::serde_json_like::Body;
     use super::*;
+
+    #[test]
+    fn protected_paths_and_student_folders() {
+        let c = parse_station_config("websocket: ws://localhost:8765/ws://10.0.0.2:8266");
+        assert_eq!(
+            c.files.protect,
+            vec!["/boot.py", "/webrepl_cfg.py", "/main.py"]
+        );
+        assert_eq!(c.files.student_dir, None);
+        let c = parse_station_config(
+            "websocket: ws://10.0.0.2:8266\nprotect: [main.py, /lib]\nstudent_dir: students/",
+        );
+        assert_eq!(c.files.protect, vec!["/main.py", "/lib"]);
+        assert_eq!(c.files.student_dir.as_deref(), Some("/students"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let c =
+            parse_station_config("websocket: ws://10.0.0.2:8266\nprotect: \"boot.py, main.py\"");
+        assert_eq!(c.files.protect, vec!["/boot.py", "/main.py"]);
+        let c =
+            parse_station_config("websocket: ws://10.0.0.2:8266\nprotect: 3\nstudent_dir: /a/../b");
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert_eq!(c.files, FilePolicy::default());
+        let c = parse_station_config("websocket: ws://10.0.0.2:8266\nprotect: []");
+        assert!(c.files.protect.is_empty(), "an empty list protects nothing");
+    }
 
     #[test]
     fn full_config() {

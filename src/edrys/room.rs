@@ -9,13 +9,18 @@
 //! - `webrepl:refused` {reason, to}: station → the user whose input was refused;
 //! - `webrepl:status` {state, text, url, version}: station → room; also the room state value
 //!   `webrepl.status` (Edrys-Lite), so people who join late see one status;
-//! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules.
+//! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules;
+//! - `webrepl:fs` {id, op, path, to, parents} → station: a file-panel command (list, tree,
+//!   remove, rename, mkdir), checked against the station's `FilePolicy`; answered by
+//!   `webrepl:fsr` {id, to, state: waiting|done|failed, text, listing: bool,
+//!   entries: [[name, d|f, size]…]}.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use webrepl_core::station::{Broadcast, BroadcastConfig, InputPolicy, Role};
+use webrepl_core::{EntryKind, FsError, FsId, FsOp, FsReply, FsState};
 
 use super::api::{object, Edrys, Message};
 use super::config::{code_from_body, StationConfig};
@@ -40,6 +45,10 @@ pub const XFER: &str = "webrepl:xfer";
 pub const FILE: &str = "webrepl:file";
 /// Shared room state: the transfer in progress, `{name, done, total, by}`.
 pub const TRANSFER_KEY: &str = "webrepl.transfer";
+/// Someone → station: a file-panel command.
+pub const FS: &str = "webrepl:fs";
+/// Station → someone: how their file-panel command went.
+pub const FSR: &str = "webrepl:fsr";
 /// Parts of relayed files stay small: room messages travel over peer-to-peer links.
 pub const PART: usize = 16 * 1024;
 /// The largest file relayed through the room.
@@ -55,6 +64,9 @@ pub trait StationHost {
     /// Starts a put/get for someone in the room; returns the transfer's id.
     fn put(&self, name: &str, data: Vec<u8>) -> Result<webrepl_core::TransferId, String>;
     fn get(&self, name: &str) -> Result<webrepl_core::TransferId, String>;
+    fn fs(&self, op: FsOp) -> Result<FsId, String>;
+    fn upload(&self, path: &str, data: Vec<u8>)
+        -> Result<(FsId, webrepl_core::TransferId), String>;
 }
 
 /// A transfer the station runs for someone else.
@@ -74,6 +86,8 @@ pub struct Station {
     /// Files arriving in parts, by (user, id).
     incoming: RefCell<std::collections::HashMap<(String, u64), Vec<u8>>>,
     relays: RefCell<std::collections::HashMap<webrepl_core::TransferId, Relay>>,
+    /// File commands run for someone else: (user, their id).
+    fs_relays: RefCell<std::collections::HashMap<FsId, (String, f64)>>,
 }
 
 impl Station {
@@ -86,6 +100,7 @@ impl Station {
             flush: RefCell::new(None),
             incoming: RefCell::new(Default::default()),
             relays: RefCell::new(Default::default()),
+            fs_relays: RefCell::new(Default::default()),
         });
         let weak = Rc::downgrade(&st);
         *st.flush.borrow_mut() = Some(Closure::<dyn FnMut()>::new(move || {
@@ -185,6 +200,7 @@ impl Station {
                 let _ = self.edrys.send(BACKLOG, &body, Some(&m.from));
             }
             PUT | GET => self.relay_request(host, m),
+            FS => self.fs_request(host, m),
             INPUT | KEY | RUN => {
                 if let Err(reason) = self.config.input.check(self.edrys.role_of(&m.from)) {
                     self.refuse(&m.from, reason);
@@ -214,19 +230,33 @@ impl Station {
         }
     }
 
-    /// A teacher's put/get through the station.
+    /// A put/get through the station: teachers send and get anything; from the file panel
+    /// (`safe` puts), everyone as the station's file policy allows.
     fn relay_request(&self, host: &dyn StationHost, m: &Message) {
         let id = m.field("id").as_f64().unwrap_or(0.0);
         let name = m.field("name").as_string().unwrap_or_default();
         let reply = |state: &str, text: &str| self.xfer(&m.from, id, state, text, 0.0, None);
-        if !matches!(
-            self.edrys.role_of(&m.from),
-            Some(Role::Teacher | Role::Station)
-        ) {
-            reply(
-                "failed",
-                "only teachers can send or get files through the station",
-            );
+        let role = self.edrys.role_of(&m.from);
+        let safe = m.field("safe").as_bool() == Some(true);
+        let policy = &self.config.files;
+        let allowed = match (m.subject.as_str(), role) {
+            (_, Some(Role::Teacher | Role::Station)) => Ok(()),
+            (GET, _) => webrepl_core::files::normalize(&name)
+                .map_err(|e| e.to_string())
+                .and_then(|p| policy.may_read(role, &p)),
+            (_, _) if safe => webrepl_core::files::normalize(&name)
+                .map_err(|e| e.to_string())
+                .and_then(|p| policy.may_change(role, &m.from, &[&p], false)),
+            _ => Err("only teachers can send files through the station".into()),
+        };
+        if let Err(why) = allowed {
+            if safe {
+                self.incoming
+                    .borrow_mut()
+                    .remove(&(m.from.clone(), id as u64));
+                self.fsr(&m.from, id, "failed", &why, None);
+            }
+            reply("failed", &why);
             return;
         }
         let started = if m.subject == GET {
@@ -235,6 +265,16 @@ impl Station {
             match self.put_part(m, id) {
                 Err(e) => Err(e),
                 Ok(None) => return, // more parts to come
+                Ok(Some(data)) if safe => match host.upload(&name, data) {
+                    Ok((fs, tid)) => {
+                        self.fs_relays.borrow_mut().insert(fs, (m.from.clone(), id));
+                        Ok(tid)
+                    }
+                    Err(e) => {
+                        self.fsr(&m.from, id, "failed", &e, None);
+                        Err(e)
+                    }
+                },
                 Ok(Some(data)) => host.put(&name, data),
             }
         };
@@ -250,6 +290,106 @@ impl Station {
             }
             Err(e) => reply("failed", &e),
         }
+    }
+
+    /// A file-panel command from someone in the room, checked against the file policy.
+    fn fs_request(&self, host: &dyn StationHost, m: &Message) {
+        let id = m.field("id").as_f64().unwrap_or(0.0);
+        let field = |k: &str| m.field(k).as_string().unwrap_or_default();
+        let n = webrepl_core::files::normalize;
+        let op = (|| -> Result<FsOp, FsError> {
+            Ok(match field("op").as_str() {
+                "list" => FsOp::List {
+                    dir: n(&field("path"))?,
+                },
+                "tree" => FsOp::Tree {
+                    dir: n(&field("path"))?,
+                },
+                "remove" => FsOp::Remove {
+                    path: n(&field("path"))?,
+                },
+                "rename" => FsOp::Rename {
+                    from: n(&field("path"))?,
+                    to: n(&field("to"))?,
+                },
+                "mkdir" => FsOp::Mkdir {
+                    path: n(&field("path"))?,
+                    parents: m.field("parents").as_bool() == Some(true),
+                },
+                other => {
+                    return Err(FsError::Station(format!(
+                        "unknown file command \"{other}\""
+                    )))
+                }
+            })
+        })();
+        let role = self.edrys.role_of(&m.from);
+        let checked = op.map_err(|e| e.to_string()).and_then(|op| {
+            let making = matches!(op, FsOp::Mkdir { .. });
+            let changed = op.changed_paths();
+            if changed.is_empty() {
+                if role.is_none() {
+                    return Err("your role in this class is unknown".into());
+                }
+            } else {
+                self.config
+                    .files
+                    .may_change(role, &m.from, &changed, making)?;
+            }
+            Ok(op)
+        });
+        match checked.and_then(|op| host.fs(op)) {
+            Ok(fs) => {
+                self.fs_relays.borrow_mut().insert(fs, (m.from.clone(), id));
+            }
+            Err(why) => self.fsr(&m.from, id, "failed", &why, None),
+        }
+    }
+
+    /// A file command's progress: told to whoever asked. True when it was someone else's.
+    pub fn fs_event(&self, e: &webrepl_core::Event) -> bool {
+        let webrepl_core::Event::Fs { id, state } = e else {
+            return false;
+        };
+        let Some((user, their)) = self.fs_relays.borrow().get(id).cloned() else {
+            return false;
+        };
+        match state {
+            FsState::WaitingForPrompt => self.fsr(&user, their, "waiting", "", None),
+            FsState::Done(reply) => {
+                self.fs_relays.borrow_mut().remove(id);
+                self.fsr(&user, their, "done", "", Some(reply));
+            }
+            FsState::Failed(err) => {
+                self.fs_relays.borrow_mut().remove(id);
+                self.fsr(&user, their, "failed", &err.to_string(), None);
+            }
+        }
+        true
+    }
+
+    fn fsr(&self, user: &str, id: f64, state: &str, text: &str, reply: Option<&FsReply>) {
+        let entries = js_sys::Array::new();
+        if let Some(FsReply::Listing(list)) = reply {
+            for e in list {
+                let kind = if e.kind == EntryKind::Dir { "d" } else { "f" };
+                let row = js_sys::Array::of3(
+                    &e.name.clone().into(),
+                    &kind.into(),
+                    &(e.size as f64).into(),
+                );
+                entries.push(&row);
+            }
+        }
+        let body = object(&[
+            ("id", id.into()),
+            ("to", user.into()),
+            ("state", state.into()),
+            ("text", text.into()),
+            ("entries", entries.into()),
+            ("listing", matches!(reply, Some(FsReply::Listing(_))).into()),
+        ]);
+        let _ = self.edrys.send(FSR, &body, Some(user));
     }
 
     /// Collects one part of a relayed put; the whole file once its last part arrived.
@@ -390,6 +530,8 @@ pub trait ViewerHost {
     fn transfer(&self, id: u32, state: &str, text: &str, done: f64, total: Option<f64>);
     /// A relayed get finished.
     fn download(&self, id: u32, name: &str, data: &[u8]);
+    /// A relayed file command moved on.
+    fn fs(&self, id: u32, state: FsState);
 }
 
 /// A student's or teacher's view of the station's terminal.
@@ -492,6 +634,38 @@ impl Viewer {
                     m.field("total").as_f64(),
                 );
             }
+            FSR if to_me() => {
+                let id = m.field("id").as_f64().unwrap_or(0.0) as u32;
+                let text = m.field("text").as_string().unwrap_or_default();
+                let state = match m.field("state").as_string().as_deref() {
+                    Some("waiting") => FsState::WaitingForPrompt,
+                    Some("done") => {
+                        let rows = js_sys::Array::from(&m.field("entries"));
+                        let entries: Vec<webrepl_core::Entry> = rows
+                            .iter()
+                            .filter_map(|r| {
+                                let r = js_sys::Array::from(&r);
+                                Some(webrepl_core::Entry {
+                                    name: r.get(0).as_string()?,
+                                    kind: if r.get(1).as_string()? == "d" {
+                                        EntryKind::Dir
+                                    } else {
+                                        EntryKind::File
+                                    },
+                                    size: r.get(2).as_f64().unwrap_or(0.0) as u64,
+                                })
+                            })
+                            .collect();
+                        FsState::Done(if m.field("listing").as_bool() == Some(true) {
+                            FsReply::Listing(entries)
+                        } else {
+                            FsReply::Done
+                        })
+                    }
+                    _ => FsState::Failed(FsError::Station(text)),
+                };
+                host.fs(id, state);
+            }
             FILE if to_me() => {
                 let id = m.field("id").as_f64().unwrap_or(0.0) as u32;
                 let chunk = m.field("chunk");
@@ -532,6 +706,51 @@ impl Viewer {
         self.edrys.send(subject, &body, None)
     }
 
+    /// A file-panel command through the station.
+    pub fn fs(&self, id: u32, op: &FsOp) -> Result<(), String> {
+        let (kind, path, to, parents) = match op {
+            FsOp::List { dir } => ("list", dir, "", false),
+            FsOp::Tree { dir } => ("tree", dir, "", false),
+            FsOp::Remove { path } => ("remove", path, "", false),
+            FsOp::Rename { from, to } => ("rename", from, to.as_str(), false),
+            FsOp::Mkdir { path, parents } => ("mkdir", path, "", *parents),
+            FsOp::Commit { .. } | FsOp::Discard { .. } => {
+                return Err("this file command runs only at the station".into())
+            }
+        };
+        self.edrys.send(
+            FS,
+            &object(&[
+                ("id", id.into()),
+                ("op", kind.into()),
+                ("path", path.as_str().into()),
+                ("to", to.into()),
+                ("parents", parents.into()),
+            ]),
+            None,
+        )
+    }
+
+    /// A safe upload from the file panel through the station (which checks the file policy).
+    pub fn upload(&self, id: u32, path: &str, data: &[u8]) -> Result<(), String> {
+        if data.len() > MAX_RELAY {
+            return Err(
+                "files over 4 MB are not relayed through the room; send them at the station".into(),
+            );
+        }
+        send_parts(
+            &self.edrys,
+            PUT,
+            &[
+                ("id", id.into()),
+                ("name", path.into()),
+                ("safe", true.into()),
+            ],
+            data,
+            None,
+        )
+    }
+
     /// A teacher sends a file to the board through the station, in parts.
     pub fn put(&self, id: u32, name: &str, data: &[u8]) -> Result<(), String> {
         if self.role != Role::Teacher {
@@ -551,11 +770,8 @@ impl Viewer {
         )
     }
 
-    /// A teacher gets a file from the board through the station.
+    /// Gets a file from the board through the station (which checks who may read it).
     pub fn get(&self, id: u32, name: &str) -> Result<(), String> {
-        if self.role != Role::Teacher {
-            return Err("only teachers can get files through the station".into());
-        }
         self.edrys.send(
             GET,
             &object(&[("id", id.into()), ("name", name.into())]),

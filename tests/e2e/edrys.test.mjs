@@ -163,7 +163,7 @@ test('a flood of output keeps the room usable, with a notice of what was left ou
   }
 });
 
-test('a teacher sends and gets files through the station; students cannot', async () => {
+test('a teacher sends and gets files through the station; students cannot read the password file', async () => {
   const page = await host({
     stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
     users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
@@ -183,9 +183,58 @@ test('a teacher sends and gets files through the station; students cannot', asyn
     const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), teacher.click('#get')]);
     assert.ok((await import('node:fs')).readFileSync(await dl.path()).equals(data), 'the teacher downloaded the same bytes');
     await teacher.waitForSelector('#downloads li[data-state=done]');
-    // A student's request is refused by the station.
-    await page.evaluate(() => window.sendAs('alice', 'webrepl:get', { id: 1, name: 'lesson.bin' }, new URL('/dist/index.html', location.href).href));
-    await page.waitForFunction(() => window.__edrysLog.some((m) => m.subject === 'webrepl:xfer' && m.to === 'alice'));
+    // A student may not read the file that holds the board's password.
+    await page.evaluate(() => window.sendAs('alice', 'webrepl:get', { id: 1, name: 'webrepl_cfg.py' }, new URL('/dist/index.html', location.href).href));
+    await page.waitForFunction(() => window.__edrysLog.some((m) => m.subject === 'webrepl:xfer' && m.to === 'alice' && m.body.state === 'failed' && /password/.test(m.body.text)));
+  } finally {
+    await page.close();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
+test('file panel in the room: students work in their own folder, protected files only for teachers', async () => {
+  await board.writeFile('/main.py', 'print("station main")\n');
+  const page = await host({
+    stationConfig: { websocket: `ws://127.0.0.1:${board.port}/`, student_dir: '/students' },
+    users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
+  });
+  const listed = (f, names) => f.waitForFunction((want) => {
+    const have = [...document.querySelectorAll('#fs-list li[data-name]')].map((li) => li.dataset.name);
+    return want.every((n) => have.includes(n));
+  }, names, { timeout: 15_000 });
+  try {
+    await stationConnects(page);
+    const alice = await frame(page, 'alice');
+    const teacher = await frame(page, 'Ms T');
+    // The student's panel opens her own folder, made for her.
+    await alice.waitForFunction(() => document.querySelector('#fs-list').dataset.dir === '/students/alice', null, { timeout: 15_000 });
+    await alice.setInputFiles('#fs-files', { name: 'blink.py', mimeType: 'text/x-python', buffer: Buffer.from('print("blink")\n') });
+    await alice.waitForFunction(() => /1 of 1 files uploaded/.test(document.querySelector('#fs-progress-text').textContent), null, { timeout: 15_000 });
+    await listed(alice, ['blink.py']);
+    assert.equal((await board.readFile('/students/alice/blink.py')).toString(), 'print("blink")\n');
+    // She can look around, but not change protected files or anything outside her folder.
+    await alice.click('#fs-path button[data-path="/"]');
+    await listed(alice, ['main.py', 'students']);
+    page.once('dialog', (d) => d.accept());
+    await alice.click('#fs-list li[data-name="main.py"] .del');
+    await alice.waitForFunction(() => /main\.py is protected/.test(document.querySelector('#message').textContent), null, { timeout: 10_000 });
+    assert.equal((await board.readFile('/main.py')).toString(), 'print("station main")\n');
+    await alice.setInputFiles('#fs-files', { name: 'stray.py', mimeType: 'text/x-python', buffer: Buffer.from('x') });
+    await alice.waitForFunction(() => /failed/.test(document.querySelector('#fs-progress-text').textContent), null, { timeout: 15_000 });
+    assert.match(await alice.textContent('#fs-jobs li[data-state=failed] .state'), /only inside their own folder/);
+    assert.equal(await board.exists('/stray.py'), false);
+    // The teacher may change protected files; the student's view follows on refresh.
+    await listed(teacher, ['main.py']);
+    page.once('dialog', (d) => d.accept('main_old.py'));
+    await teacher.click('#fs-list li[data-name="main.py"] .ren');
+    await listed(teacher, ['main_old.py']);
+    assert.equal(await board.exists('/main.py'), false);
+    await alice.click('#fs-refresh');
+    await listed(alice, ['main_old.py']);
+    // Nothing of this reached the shared terminal.
+    const st = await frame(page, 'Station A');
+    assert.ok(!/raw REPL|ilistdir/.test(await terminalText(st)));
+    await board.remove('/main_old.py');
   } finally {
     await page.close();
     await new Promise((r) => setTimeout(r, 300));

@@ -114,8 +114,9 @@ pub enum FsError {
     ConnectionLost,
     #[error("upload of {path} failed: {message}")]
     Upload { path: String, message: String },
-    #[error("{0} is protected: only the station or a teacher may change it")]
-    Protected(String),
+    /// Refused or failed at the Edrys station, with its message.
+    #[error("{0}")]
+    Station(String),
 }
 
 /// Makes a board path absolute and canonical: `a//b/` → `/a/b`. Refuses `.`/`..` segments,

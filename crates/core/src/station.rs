@@ -4,7 +4,7 @@
 //! messages. [`Broadcast`] batches output into at most one message per 50 ms of at most 16 KB,
 //! keeps the room usable under a flood with a byte budget (what is left out is counted and
 //! announced in the stream), and keeps the last 64 KB for people who join late. [`InputPolicy`]
-//! decides whose keystrokes reach the board.
+//! decides whose keystrokes reach the board, [`FilePolicy`] who may change which files.
 
 use std::collections::VecDeque;
 
@@ -233,9 +233,182 @@ impl Broadcast {
     }
 }
 
+/// Who may change which board files, and where students work (stationConfig `protect` and
+/// `student_dir`). The station and teachers may change anything. Students may not change a
+/// protected path, anything inside a protected folder, or a folder holding one; with a student
+/// folder set, they change only what is inside their own folder. Anyone may read, except the
+/// file holding the board's password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePolicy {
+    pub protect: Vec<String>,
+    /// The folder under which each student gets one named after them.
+    pub student_dir: Option<String>,
+}
+
+/// Protected unless the station config says otherwise.
+pub const DEFAULT_PROTECT: [&str; 3] = ["/boot.py", "/webrepl_cfg.py", "/main.py"];
+/// The file that holds the board's WebREPL password.
+pub const PASSWORD_FILE: &str = "/webrepl_cfg.py";
+
+impl Default for FilePolicy {
+    fn default() -> Self {
+        FilePolicy {
+            protect: DEFAULT_PROTECT.iter().map(|p| (*p).to_owned()).collect(),
+            student_dir: None,
+        }
+    }
+}
+
+fn inside(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl FilePolicy {
+    /// The folder of `user` when students get folders of their own.
+    pub fn student_folder(&self, user: &str) -> Option<String> {
+        let dir = self.student_dir.as_deref()?;
+        let mut name: String = user
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(24)
+            .collect();
+        if name.trim_matches(|c| c == '.' || c == '_').is_empty() {
+            name = "student".into();
+        }
+        Some(crate::files::join(dir, &name))
+    }
+
+    /// `Ok` when `role` (user `user`) may change every path in `paths` (normalized); else why not.
+    /// `making` is true for a folder being made (a student may make their own folder).
+    pub fn may_change(
+        &self,
+        role: Option<Role>,
+        user: &str,
+        paths: &[&str],
+        making: bool,
+    ) -> Result<(), String> {
+        match role {
+            Some(Role::Station | Role::Teacher) => return Ok(()),
+            None => {
+                return Err("your role in this class is unknown, so files cannot be changed".into())
+            }
+            Some(Role::Student) => {}
+        }
+        for p in paths {
+            if let Some(q) = self
+                .protect
+                .iter()
+                .find(|q| *p == q.as_str() || inside(q, p) || inside(p, q))
+            {
+                return Err(if q == p {
+                    format!("{p} is protected: only the station or a teacher may change it")
+                } else {
+                    format!("{p} touches the protected {q}: only the station or a teacher may change it")
+                });
+            }
+            if let Some(own) = self.student_folder(user) {
+                let ok = inside(p, &own) || (making && *p == own);
+                if !ok {
+                    return Err(format!(
+                        "students change files only inside their own folder {own}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `Ok` when `role` may read `path`.
+    pub fn may_read(&self, role: Option<Role>, path: &str) -> Result<(), String> {
+        match role {
+            Some(Role::Station | Role::Teacher) => Ok(()),
+            _ if path == PASSWORD_FILE => {
+                Err(format!("{PASSWORD_FILE} holds the board's password: only the station or a teacher may read it"))
+            }
+            Some(Role::Student) => Ok(()),
+            None => Err("your role in this class is unknown, so files cannot be read".into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn students_cannot_touch_protected_paths_teachers_can() {
+        let p = FilePolicy::default();
+        let s = Some(Role::Student);
+        assert!(p.may_change(s, "ann", &["/main.py"], false).is_err());
+        assert!(
+            p.may_change(s, "ann", &["/"], false).is_err(),
+            "a folder holding one"
+        );
+        assert!(p.may_change(s, "ann", &["/lib/x.py"], false).is_ok());
+        assert!(
+            p.may_change(s, "ann", &["/x.py", "/boot.py"], false)
+                .is_err(),
+            "rename onto"
+        );
+        assert!(p
+            .may_change(Some(Role::Teacher), "t", &["/main.py"], false)
+            .is_ok());
+        assert!(p
+            .may_change(Some(Role::Station), "st", &["/"], false)
+            .is_ok());
+        assert!(p.may_change(None, "x", &["/a"], false).is_err());
+        let lib = FilePolicy {
+            protect: vec!["/lib".into()],
+            student_dir: None,
+        };
+        assert!(
+            lib.may_change(s, "ann", &["/lib/a.py"], false).is_err(),
+            "inside"
+        );
+        assert!(lib.may_change(s, "ann", &["/library.py"], false).is_ok());
+    }
+
+    #[test]
+    fn students_work_in_their_own_folder() {
+        let p = FilePolicy {
+            student_dir: Some("/students".into()),
+            ..FilePolicy::default()
+        };
+        let s = Some(Role::Student);
+        assert_eq!(
+            p.student_folder("Ann Lee").as_deref(),
+            Some("/students/Ann_Lee")
+        );
+        assert_eq!(
+            p.student_folder("../..").as_deref(),
+            Some("/students/student")
+        );
+        assert!(p
+            .may_change(s, "Ann Lee", &["/students/Ann_Lee"], true)
+            .is_ok());
+        assert!(p
+            .may_change(s, "Ann Lee", &["/students/Ann_Lee"], false)
+            .is_err());
+        assert!(p
+            .may_change(s, "Ann Lee", &["/students/Ann_Lee/a.py"], false)
+            .is_ok());
+        assert!(p
+            .may_change(s, "Ann Lee", &["/students/Bob/a.py"], false)
+            .is_err());
+        assert!(p.may_change(s, "Ann Lee", &["/a.py"], false).is_err());
+        assert!(p.may_read(s, "/students/Bob/a.py").is_ok());
+        assert!(p.may_read(s, PASSWORD_FILE).is_err());
+        assert!(p.may_read(Some(Role::Teacher), PASSWORD_FILE).is_ok());
+    }
 
     #[test]
     fn policy() {
