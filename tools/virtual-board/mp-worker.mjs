@@ -46,8 +46,19 @@ function stdout(bytes) {
   if (outLen >= FLUSH_BYTES || Date.now() - lastFlush > 10) flush();
 }
 
+/** Removes Emscripten's own folders (/dev, /home, /proc, /tmp): a board's flash has none. */
+function removeTree(p) {
+  try {
+    if (mp.FS.isDir(mp.FS.stat(p).mode)) {
+      for (const name of mp.FS.readdir(p)) if (name !== '.' && name !== '..') removeTree(`${p}/${name}`);
+      mp.FS.rmdir(p);
+    } else mp.FS.unlink(p);
+  } catch { /* busy or gone: leave it */ }
+}
+
 async function boot(files) {
   mp = await loadMicroPython({ stdout, linebuffer: false });
+  for (const d of ['/home', '/tmp', '/proc', '/dev']) removeTree(d);
   for (const [p, data] of files) {
     mkdirs(p);
     if (data === null) { try { mp.FS.mkdir(p); } catch { /* exists */ } } else mp.FS.writeFile(p, data);
