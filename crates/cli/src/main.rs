@@ -72,6 +72,12 @@ enum Cmd {
         /// Seconds to wait for a board to accept the connection.
         #[arg(long, default_value_t = 5)]
         connect_timeout: u64,
+        /// Serve wss:// with this certificate chain (PEM), for a page on another machine.
+        #[arg(long, requires = "tls_key", value_name = "PEM")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert", value_name = "PEM")]
+        tls_key: Option<PathBuf>,
     },
     /// Send a file: webrepl put main.py 192.168.4.1[:8266]:/main.py (a trailing / keeps the name).
     Put {
@@ -196,7 +202,16 @@ async fn main() {
             origins,
             max_sessions,
             connect_timeout,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => {
+                    Some(proxy::tls_acceptor(&c, &k).unwrap_or_else(|e| fail(2, e)))
+                }
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
             let allow = allow
                 .iter()
                 .map(|a| match a.rsplit_once(':') {
@@ -217,8 +232,9 @@ async fn main() {
                 .local_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| listen.to_string());
-            eprintln!("webrepl proxy: listening on ws://{addr}/ — use ws://{addr}/ws://BOARD:8266 in the page");
+            eprintln!("webrepl proxy: listening on {scheme}://{addr}/ — use {scheme}://{addr}/ws://BOARD:8266 in the page");
             let cfg = proxy::ProxyConfig {
+                tls,
                 allow,
                 allow_any,
                 origins,

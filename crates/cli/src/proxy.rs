@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -35,9 +35,11 @@ pub mod codes {
     pub const TOO_MANY: u16 = 4029;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProxyConfig {
     pub allow: Vec<(String, Option<u16>)>,
+    /// Serve `wss://` with this certificate and key (`--tls-cert`, `--tls-key`).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub allow_any: bool,
     pub origins: Vec<String>,
     pub max_sessions: usize,
@@ -49,6 +51,7 @@ impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
             allow: vec![],
+            tls: None,
             allow_any: false,
             origins: vec![],
             max_sessions: 64,
@@ -75,9 +78,55 @@ pub async fn serve(listener: TcpListener, cfg: ProxyConfig) -> std::io::Result<(
     });
     loop {
         let (stream, peer) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        tokio::spawn(async move { session(stream, peer, shared).await });
+        match shared.cfg.tls.clone() {
+            None => {
+                tokio::spawn(async move { session(stream, peer, shared).await });
+            }
+            Some(tls) => {
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), tls.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => session(stream, peer, shared).await,
+                        Ok(Err(e)) => log(&shared, format!("{peer}: TLS handshake failed ({e})")),
+                        Err(_) => log(&shared, format!("{peer}: TLS handshake timed out")),
+                    }
+                });
+            }
+        }
     }
+}
+
+/// A TLS acceptor from PEM files: the certificate chain and its private key.
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "--tls-cert {}: no certificate (PEM \"BEGIN CERTIFICATE\") in the file",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--tls-key {}: no usable private key ({e})", key.display()))?;
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 fn log(shared: &Shared, line: String) {
@@ -88,8 +137,10 @@ fn log(shared: &Shared, line: String) {
 
 // tungstenite's handshake callback type fixes the error response's size.
 #[allow(clippy::result_large_err)]
-async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
+async fn session<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut path = String::new();
     let origins = shared.cfg.origins.clone();
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
@@ -217,11 +268,14 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 }
 
 /// Moves frames both ways until one side closes. Returns (bytes up, bytes down, how it ended).
-async fn forward(
-    browser: tokio_tungstenite::WebSocketStream<TcpStream>,
+async fn forward<S>(
+    browser: tokio_tungstenite::WebSocketStream<S>,
     mut reader: link::Reader,
     mut writer: link::Writer,
-) -> (u64, u64, String) {
+) -> (u64, u64, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let (mut to_browser, mut from_browser) = browser.split();
     let mut up = 0u64;
     let mut down = 0u64;

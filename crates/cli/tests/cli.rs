@@ -285,6 +285,77 @@ fn the_proxy_forwards_both_frame_types_and_refuses_other_networks() {
     );
 }
 
+#[tokio::test]
+async fn the_proxy_serves_wss_with_a_given_certificate() {
+    use tokio_rustls::rustls;
+    let b = Board::start(&[]);
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("a certificate");
+    let (cert_pem, key_pem) = (tmp("cert.pem"), tmp("key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).expect("write");
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).expect("write");
+    // A broken key file is a usage error with the file named.
+    let (code, _, err) = webrepl(&[
+        "proxy",
+        "--tls-cert",
+        cert_pem.to_str().unwrap_or_default(),
+        "--tls-key",
+        cert_pem.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--tls-key") && err.contains("private key"),
+        "{err}"
+    );
+    let p = Proxy::start(&[
+        "--tls-cert",
+        cert_pem.to_str().unwrap_or_default(),
+        "--tls-key",
+        key_pem.to_str().unwrap_or_default(),
+    ]);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).expect("root");
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", p.port))
+        .await
+        .expect("tcp");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with the proxy's certificate");
+    let url = format!("wss://localhost:{}/ws://{}", p.port, b.addr());
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tls)
+        .await
+        .expect("WebSocket over TLS");
+    let mut text = String::new();
+    while !text.contains("Password: ") {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => text.push_str(&t),
+            other => panic!("{other:?}"),
+        }
+    }
+    ws.send(Message::text(format!("{PASSWORD}\r")))
+        .await
+        .expect("send");
+    while !text.contains("WebREPL connected") {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => text.push_str(&t),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A plain ws:// client is not served by a TLS proxy.
+    let plain =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws://{}", p.port, b.addr()))
+            .await;
+    assert!(plain.is_err());
+}
+
 #[test]
 fn a_link_dropped_mid_transfer_fails_clearly() {
     let b = Board::start(&["--drop-after-bytes", "50000"]);
