@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
-import { launch, openPage, connect, startBoard, PASSWORD, DIST, ROOT } from '../e2e/support.mjs';
+import { spawn } from 'node:child_process';
+import { launch, openPage, connect, startBoard, closedPort, PASSWORD, DIST, ROOT } from '../e2e/support.mjs';
 
 const MB = 1024 * 1024;
 const rows = [];
@@ -143,12 +144,39 @@ const pageGet = await best(3, async () => {
   await page.waitForSelector('#downloads li[data-state=done]');
   return Number(await page.getAttribute('#downloads li[data-state=done]', 'data-ms')) || performance.now() - t;
 });
+// The same get through `webrepl proxy` (an Edrys station's path), which reads gets ahead.
+await page.click('#connect'); // disconnect: the board takes one session
+await new Promise((r) => setTimeout(r, 300));
+const proxyPort = await closedPort();
+const proxy = spawn('cargo', ['run', '--release', '--quiet', '-p', 'webrepl', '--', 'proxy', '--listen', `127.0.0.1:${proxyPort}`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+await new Promise((resolve, reject) => {
+  proxy.stderr.on('data', (d) => { if (String(d).includes('listening')) resolve(); });
+  proxy.on('exit', (c) => reject(new Error(`proxy exited ${c}`)));
+});
+const viaProxy = await openPage(env, board, { base: 'dist/' });
+await viaProxy.fill('#url', `ws://127.0.0.1:${proxyPort}/ws://127.0.0.1:${board.port}`);
+await connect(viaProxy);
+const proxyGet = await best(3, async () => {
+  await viaProxy.evaluate(() => { document.querySelector('#downloads').innerHTML = ''; });
+  await viaProxy.fill('#get-name', 'page.bin');
+  const [dl] = await Promise.all([viaProxy.waitForEvent('download', { timeout: 60_000 }), viaProxy.click('#get')]);
+  if (!fs.readFileSync(await dl.path()).equals(data)) throw new Error('proxied get differs');
+  await viaProxy.waitForSelector('#downloads li[data-state=done]');
+  return Number(await viaProxy.getAttribute('#downloads li[data-state=done]', 'data-ms'));
+});
+await viaProxy.click('#connect');
+await viaProxy.close();
+proxy.kill();
+await new Promise((r) => setTimeout(r, 300));
+await connect(page);
+
 row('put 1 MB: the page', rate(MB, pagePut), `≥ 90 % of plain JS: ${(jsPut / pagePut * 100).toFixed(0)} %`);
 row('put 1 MB: plain JS, same browser', rate(MB, jsPut), 'browser baseline');
 row('put 1 MB: raw Node client', rate(MB, rawPut), 'board limit without a browser');
 row('get 1 MB: the page', rate(MB, pageGet), `≥ 90 % of plain JS: ${(jsGet / pageGet * 100).toFixed(0)} %`);
 row('get 1 MB: plain JS, same browser', rate(MB, jsGet), 'browser baseline (one round trip per 256 B)');
 row('get 1 MB: raw Node client', rate(MB, rawGet), 'board limit without a browser');
+row('get 1 MB: the page through webrepl proxy', rate(MB, proxyGet), `the proxy reads ahead: ${(pageGet / proxyGet).toFixed(1)}× the direct page`);
 
 // Terminal: 5 MB of board output framed as prints are (the line, then \r\n); from the board's
 // emit(), since its interpreter alone tops out near 3 MB/s. Lines of 100 bytes (~100,000 frames,

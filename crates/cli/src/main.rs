@@ -78,6 +78,9 @@ enum Cmd {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert", value_name = "PEM")]
         tls_key: Option<PathBuf>,
+        /// Get chunks the proxy acks to the board ahead of the browser (0 turns read-ahead off).
+        #[arg(long, default_value_t = 64, value_name = "CHUNKS")]
+        read_ahead: usize,
     },
     /// Send a file: webrepl put main.py 192.168.4.1[:8266]:/main.py (a trailing / keeps the name).
     Put {
@@ -204,6 +207,7 @@ async fn main() {
             connect_timeout,
             tls_cert,
             tls_key,
+            read_ahead,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(c), Some(k)) => {
@@ -241,6 +245,7 @@ async fn main() {
                 max_sessions,
                 connect_timeout: Duration::from_secs(connect_timeout),
                 quiet: false,
+                read_ahead,
             };
             tokio::select! {
                 r = proxy::serve(listener, cfg) => if let Err(e) = r { fail(3, e) },

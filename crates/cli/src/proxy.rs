@@ -6,7 +6,9 @@
 //! 65535 bytes are split for the board; board text is re-framed as whole UTF-8 (a browser drops
 //! the connection on an invalid text frame); a close on either side closes the other (towards
 //! the board with an empty close frame; a board that drops TCP is passed on as a dropped
-//! connection, which the page reads exactly as a direct link). Not an open relay: only local
+//! connection, which the page reads exactly as a direct link). A get is read ahead: the proxy
+//! acks each chunk to the board itself (`webrepl_core::readahead`), so the board is paced by the
+//! proxy's round trip, not the browser's. Not an open relay: only local
 //! targets unless allowed; one session per board; a cap on sessions; a log line per session.
 
 use futures_util::{SinkExt, StreamExt};
@@ -21,6 +23,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
+use webrepl_core::readahead::ReadAhead;
 use webrepl_core::utf8::{prefix_at_boundary, Utf8Stream};
 use webrepl_core::{parse_board_url, BoardUrl};
 
@@ -45,6 +48,8 @@ pub struct ProxyConfig {
     pub max_sessions: usize,
     pub connect_timeout: Duration,
     pub quiet: bool,
+    /// Get chunks the proxy acks to the board ahead of the browser (0: off).
+    pub read_ahead: usize,
 }
 
 impl Default for ProxyConfig {
@@ -57,6 +62,7 @@ impl Default for ProxyConfig {
             max_sessions: 64,
             connect_timeout: Duration::from_secs(5),
             quiet: false,
+            read_ahead: 64,
         }
     }
 }
@@ -252,7 +258,7 @@ where
             let _ = browser.close(Some(f)).await;
             (0, 0, reason)
         }
-        Ok((reader, writer)) => forward(browser, reader, writer).await,
+        Ok((reader, writer)) => forward(browser, reader, writer, shared.cfg.read_ahead).await,
     };
     if let Ok(mut b) = shared.boards.lock() {
         b.remove(&key);
@@ -272,10 +278,12 @@ async fn forward<S>(
     browser: tokio_tungstenite::WebSocketStream<S>,
     mut reader: link::Reader,
     mut writer: link::Writer,
+    read_ahead: usize,
 ) -> (u64, u64, String)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let mut ahead = ReadAhead::new(read_ahead);
     let (mut to_browser, mut from_browser) = browser.split();
     let mut up = 0u64;
     let mut down = 0u64;
@@ -294,7 +302,9 @@ where
                 }
                 Some(Ok(Message::Binary(b))) => {
                     up += b.len() as u64;
-                    for part in b.chunks(65535) {
+                    // Acks the proxy already sent for the browser are dropped here.
+                    let out = ahead.from_client(&b);
+                    for part in out.chunks(65535) {
                         if writer.binary(part).await.is_err() { break; }
                     }
                 }
@@ -317,6 +327,10 @@ where
                 }
                 Ok(Some(Frame::Binary(b))) => {
                     down += b.len() as u64;
+                    // Ask for the next get chunk first, so it travels while this one is passed on.
+                    for _ in 0..ahead.from_board(&b) {
+                        let _ = writer.binary(&[0]).await;
+                    }
                     if to_browser.send(Message::binary(b)).await.is_err() {
                         break "the browser went away".to_owned();
                     }

@@ -19,6 +19,7 @@ pub mod login;
 pub mod paste;
 pub mod prompt;
 pub mod rawrepl;
+pub mod readahead;
 pub mod reconnect;
 pub mod session;
 pub mod station;
