@@ -84,6 +84,9 @@ impl ClientError {
     }
 }
 
+/// Ctrl-]: leaves the interactive REPL.
+pub const QUIT_KEY: u8 = 0x1d;
+
 /// How long a file command waits for a busy board before giving up (without --interrupt).
 const BUSY_GRACE: Duration = Duration::from_secs(3);
 
@@ -267,7 +270,15 @@ pub async fn run(
                 Ok(0) | Err(_) => session.close(),
                 Ok(n) => {
                     session.set_now(now());
-                    session.send_input(&String::from_utf8_lossy(&stdin_buf[..n]))
+                    let typed = &stdin_buf[..n];
+                    // Ctrl-] leaves (as telnet); everything else, Ctrl-C included, is the board's.
+                    match typed.iter().position(|&b| b == QUIT_KEY) {
+                        Some(at) => {
+                            session.send_input(&String::from_utf8_lossy(&typed[..at]));
+                            session.close();
+                        }
+                        None => session.send_input(&String::from_utf8_lossy(typed)),
+                    }
                 }
             },
         }

@@ -113,7 +113,8 @@ enum Cmd {
         #[command(flatten)]
         conn: Conn,
     },
-    /// An interactive REPL over WebREPL (line mode; Ctrl-D at the end of input leaves).
+    /// An interactive REPL over WebREPL: keys go to the board as typed (Ctrl-C stops a program,
+    /// Tab completes); Ctrl-] leaves. With piped input: lines, and the end of input leaves.
     Repl {
         host: String,
         #[command(flatten)]
@@ -373,12 +374,18 @@ async fn main() {
         }
         Cmd::Repl { host, conn } => {
             let url = board(&host, &conn);
-            let op = client::Op::Repl;
-            if let Err(e) =
-                client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await
-            {
+            let pw = password(&conn);
+            let raw = RawTerminal::enter();
+            if raw.is_some() {
+                eprint!("webrepl: connecting to {} — Ctrl-] leaves\r\n", url.url);
+            }
+            let result = client::run(&url, pw, client::Op::Repl, conn.busy(), &mut |_, _| {}).await;
+            drop(raw);
+            if let Err(e) = result {
+                eprintln!();
                 fail(e.exit_code(), e)
             }
+            eprintln!();
         }
         Cmd::Ls { target, conn } => {
             let (host, dir) = split_target(&target);
@@ -486,6 +493,27 @@ fn split_target(spec: &str) -> (String, String) {
     match split_remote(spec) {
         Ok(hp) => hp,
         Err(_) => (spec.to_owned(), String::new()),
+    }
+}
+
+/// The terminal in raw mode (keys as typed, no echo) while it lives; restored on drop.
+struct RawTerminal;
+
+impl RawTerminal {
+    /// Raw mode when stdin and stdout are a terminal; `None` otherwise (piped input stays lines).
+    fn enter() -> Option<RawTerminal> {
+        if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            return None;
+        }
+        crossterm::terminal::enable_raw_mode()
+            .ok()
+            .map(|_| RawTerminal)
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
     }
 }
 

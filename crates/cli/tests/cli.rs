@@ -255,6 +255,39 @@ fn file_commands_wait_for_a_running_program_or_stop_it() {
 }
 
 #[test]
+fn repl_sends_keys_as_typed_and_ctrl_bracket_leaves() {
+    use std::io::Write;
+    let b = Board::start(&[]);
+    let mut child = Command::new(BIN)
+        .args(["repl", &b.addr()])
+        .env("WEBREPL_PASSWORD", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("repl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(800));
+    // A program that runs until Ctrl-C (sent to the board, not to this process). (It prints:
+    // the virtual board delivers Ctrl-C when a program prints.)
+    stdin
+        .write_all(b"import time\rwhile True: print('tick'); time.sleep_ms(20)\r\r")
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"\x03").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"print(6*7)\r").expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"\x1d").expect("write");
+    let out = child.wait_with_output().expect("exits");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(text.contains("KeyboardInterrupt"), "{text}");
+    assert!(text.contains("42"), "{text}");
+}
+
+#[test]
 fn run_prints_the_program_output() {
     let b = Board::start(&[]);
     let file = tmp("prog.py");

@@ -244,9 +244,7 @@ mod tests {
             }
             // The client's acks, `client_lag` behind.
             // (Late, but never so late that nothing moves: then the client catches up.)
-            while client_acks_pending > client_lag
-                || (unanswered == 0 && client_acks_pending > 0)
-            {
+            while client_acks_pending > client_lag || (unanswered == 0 && client_acks_pending > 0) {
                 client_acks_pending -= 1;
                 let fwd = ra.from_client(&[0]);
                 board_acks += fwd.len();
@@ -273,7 +271,10 @@ mod tests {
         let file: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
         for (window, lag) in [(0, 0), (1, 0), (4, 0), (4, 3), (4, 50), (64, 10)] {
             let (got, max_unanswered, acks) = play(&file, window, lag);
-            assert!(max_unanswered <= 1, "window {window} lag {lag}: two acks ahead");
+            assert!(
+                max_unanswered <= 1,
+                "window {window} lag {lag}: two acks ahead"
+            );
             // 12 chunks of data: one ack for the status, one after each data chunk.
             assert_eq!(acks, 13, "window {window} lag {lag}");
             let mut want = b"WB\x00\x00".to_vec();
