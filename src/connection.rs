@@ -1,16 +1,16 @@
 //! The browser WebSocket driving one `webrepl_core::Session`.
 //!
-//! Opens `new WebSocket(url)` with no subprotocol and `binaryType = "arraybuffer"`, feeds every
-//! frame, open and close to the session, sends what the session asks for (an empty close frame
-//! on close: `ws.close()` with no code), runs the session's timer, and holds put data back while
-//! the socket's send buffer is full. Events go to one listener, called with no borrow held, so
+//! Opens the board's WebSocket ([`crate::socket`]: no subprotocol, `binaryType = "arraybuffer"`,
+//! held in a worker), feeds every frame, open and close to the session, sends what the session
+//! asks for (an empty close frame on close: `close()` with no code), runs the session's timer,
+//! and holds put data back while the socket's send buffer is full. Events go to one listener, called with no borrow held, so
 //! the listener may call back into the connection.
 
+use crate::socket::{Socket, SocketEvent};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use webrepl_core::{
     parse_board_url, AddressError, CloseInfo, ControlKey, Event, FsError, FsId, FsOp, Password,
     RunError, RunId, Session, SessionConfig, TransferError, TransferId, Transmit,
@@ -38,13 +38,12 @@ pub type Listener = Rc<dyn Fn(Event)>;
 
 struct Inner {
     session: Session,
-    ws: WebSocket,
+    socket: Socket,
     listener: Listener,
     /// The armed timer: (handle, due time).
     timer: Option<(i32, u64)>,
     /// Fires the session's timeout and pumps; one closure for the connection's lifetime.
     tick: Closure<dyn FnMut()>,
-    _handlers: Vec<Box<dyn std::any::Any>>,
 }
 
 /// One WebREPL connection in the browser. Cloning gives another handle to the same connection.
@@ -69,17 +68,27 @@ impl Connection {
         if page_https && board.blocked_on_https_page() {
             return Err(ConnectError::MixedContent(board.url));
         }
-        let ws = WebSocket::new(&board.url).map_err(|e| ConnectError::Browser {
-            url: board.url.clone(),
-            detail: js_error_text(&e),
-        })?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
         let conn = Connection {
             inner: Rc::new(RefCell::new(None)),
             url: board.url.as_str().into(),
         };
         let session = Session::new(config, password, now_ms());
-        let handlers = conn.attach(&ws);
+        let weak = Rc::downgrade(&conn.inner);
+        let socket = Socket::open(&board.url, move |e| {
+            with(&weak, |s| match e {
+                SocketEvent::Open => s.handle_open(now_ms()),
+                SocketEvent::Text(t) => s.handle_text(t.as_bytes(), now_ms()),
+                SocketEvent::Binary(b) => s.handle_binary(&b, now_ms()),
+                SocketEvent::Close { code, reason } => {
+                    s.handle_close_with_reason(CloseInfo { code: Some(code) }, &reason, now_ms())
+                }
+                SocketEvent::Refused(detail) => s.handle_refused(&detail, now_ms()),
+            })
+        })
+        .map_err(|detail| ConnectError::Browser {
+            url: board.url.clone(),
+            detail,
+        })?;
         let tick = {
             let weak = Rc::downgrade(&conn.inner);
             Closure::<dyn FnMut()>::new(move || {
@@ -94,11 +103,10 @@ impl Connection {
         };
         *conn.inner.borrow_mut() = Some(Inner {
             session,
-            ws,
+            socket,
             listener,
             timer: None,
             tick,
-            _handlers: handlers,
         });
         conn.pump();
         Ok(conn)
@@ -107,42 +115,6 @@ impl Connection {
     /// The normalised URL this connection uses.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    fn attach(&self, ws: &WebSocket) -> Vec<Box<dyn std::any::Any>> {
-        let weak = Rc::downgrade(&self.inner);
-        let on_open = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut()>::new(move || with(&weak, |s| s.handle_open(now_ms())))
-        };
-        let on_message = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                let data = e.data();
-                if let Some(text) = data.as_string() {
-                    with(&weak, |s| s.handle_text(text.as_bytes(), now_ms()));
-                } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
-                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                    with(&weak, |s| s.handle_binary(&bytes, now_ms()));
-                }
-            })
-        };
-        let on_close = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-                let info = CloseInfo {
-                    code: Some(e.code()),
-                };
-                let reason = e.reason();
-                with(&weak, |s| {
-                    s.handle_close_with_reason(info, &reason, now_ms())
-                });
-            })
-        };
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)]
     }
 
     fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
@@ -246,24 +218,25 @@ fn pump(rc: &Rc<RefCell<Option<Inner>>>) {
         let mut guard = rc.borrow_mut();
         let Some(i) = guard.as_mut() else { return };
         loop {
-            let bulk_ok = i.ws.buffered_amount() < SEND_BUFFER_HIGH;
+            let bulk_ok = i.socket.buffered_amount() < SEND_BUFFER_HIGH;
             let Some(t) = i.session.poll_transmit_with(bulk_ok) else {
                 break;
             };
             // A send on a closing socket throws; the close event that follows tells the session.
-            let _ = match t {
-                Transmit::Text(s) => i.ws.send_with_str(&s),
-                Transmit::Binary(b) => i.ws.send_with_u8_array(&b),
+            match t {
+                Transmit::Text(s) => i.socket.send_text(&s),
+                Transmit::Binary(b) => i.socket.send_binary(&b),
                 Transmit::Close => {
-                    detach(&i.ws);
-                    i.ws.close()
+                    i.socket.detach();
+                    i.socket.close()
                 }
-            };
+            }
         }
+        i.socket.flush();
         schedule(i);
         let events: Vec<Event> = std::iter::from_fn(|| i.session.poll_event()).collect();
         if i.session.is_closed() {
-            detach(&i.ws);
+            i.socket.detach();
             clear_timers(i);
         }
         (events, i.listener.clone())
@@ -271,12 +244,6 @@ fn pump(rc: &Rc<RefCell<Option<Inner>>>) {
     for e in events {
         listener(e);
     }
-}
-
-fn detach(ws: &WebSocket) {
-    ws.set_onopen(None);
-    ws.set_onmessage(None);
-    ws.set_onclose(None);
 }
 
 fn clear_timers(i: &mut Inner) {

@@ -12,6 +12,7 @@ pub mod edrys;
 pub mod page;
 #[cfg(feature = "ui")]
 pub mod panel;
+pub mod socket;
 #[cfg(feature = "ui")]
 pub mod term;
 pub mod zip;

@@ -18,6 +18,9 @@ use xterm_js_rs::{Terminal, TerminalOptions, Theme};
 /// hidden tab gets no animation frames).
 const FLUSH_NOW: usize = 1 << 20;
 
+/// Largest single write to xterm.js (its parser runs one write without a break).
+const WRITE_PIECE: usize = 8 * 1024;
+
 pub struct Term {
     term: Rc<Terminal>,
     pending: Rc<RefCell<String>>,
@@ -171,7 +174,14 @@ fn write_now(term: &Terminal, pending: &RefCell<String>, rendered: &Cell<f64>) {
     if text.is_empty() {
         return;
     }
-    term.write(&text);
+    // In pieces: xterm.js parses each write whole, but yields to the page between writes.
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let piece = webrepl_core::utf8::prefix_at_boundary(rest, WRITE_PIECE);
+        let piece = if piece.is_empty() { rest } else { piece };
+        term.write(piece);
+        rest = &rest[piece.len()..];
+    }
     rendered.set(rendered.get() + text.len() as f64);
     if let Some(w) = web_sys::window() {
         if let Ok(hook) = js_sys::Reflect::get(&w, &"__webrepl".into()) {

@@ -211,8 +211,11 @@ async function terminal(lineLen) {
   const jsXtermMs = performance.now() - t;
   await base.evaluate(() => { window.__ready = false; });
   await new Promise((r) => setTimeout(r, 100));
-  // The page: bytes handed to xterm.js, with the main thread watched.
+  // The page: bytes handed to xterm.js, with the main thread watched. (The file panel's
+  // listing after login runs in the raw REPL and owns the output meanwhile: let it finish, as
+  // emit() bypasses the board's REPL.)
   await connect(page);
+  await page.waitForSelector('#fs-list li[data-name="boot.py"]');
   await page.evaluate(() => {
     window.__bench = { maxGap: 0, longTasks: 0, maxLongTask: 0 };
     let last = performance.now();

@@ -82,6 +82,8 @@ pub struct CloseInfo {
 pub enum CloseReason {
     #[error("disconnected")]
     ByUser,
+    #[error("the browser refused to open the connection: {0}")]
+    Refused(String),
     #[error("could not connect: nothing accepted the connection. Check that the board is on and on this network, that WebREPL is enabled (import webrepl_setup), and the address and port (default 8266)")]
     ConnectFailed,
     #[error("no answer within {0} s: the address may be wrong or unreachable, or the board is busy running code and not accepting connections (press its reset button)")]
@@ -418,6 +420,14 @@ impl Session {
                 self.finish(CloseReason::Proxy { code, reason });
             }
             _ => self.handle_close(info, now),
+        }
+    }
+
+    /// The socket could not even be opened (the browser refused the address).
+    pub fn handle_refused(&mut self, detail: &str, now: u64) {
+        self.now = now;
+        if self.link == Link::Connecting {
+            self.finish(CloseReason::Refused(detail.chars().take(200).collect()));
         }
     }
 
