@@ -179,6 +179,11 @@ impl Connection {
         self.with_session(Session::cancel_fs);
     }
 
+    /// Cancels these file operations and uploads (someone's, at an Edrys station).
+    pub fn cancel_fs_ids(&self, ids: &[FsId]) {
+        self.with_session(|s| s.cancel_fs_ids(ids));
+    }
+
     pub fn is_logged_in(&self) -> bool {
         self.inner
             .borrow()

@@ -1005,7 +1005,13 @@ impl crate::panel::Backend for RelayFiles {
         v.get(id, path)?;
         Ok(TransferId(id))
     }
-    fn cancel(&self) {}
+    fn cancel(&self) {
+        if let Ok((p, v)) = self.viewer() {
+            if let Err(e) = v.cancel_fs() {
+                p.show_message(&e, false);
+            }
+        }
+    }
     fn stop(&self) {
         if let Ok((p, v)) = self.viewer() {
             p.viewer_send(&v, room::KEY, object(&[("key", "stop".into())]));
@@ -1258,6 +1264,11 @@ impl StationHost for Page {
             .live()
             .ok_or("the station is not connected to the board")?;
         c.upload(path, data).map_err(|e| e.to_string())
+    }
+    fn cancel_fs(&self, ids: &[FsId]) {
+        if let Some(c) = self.live() {
+            c.cancel_fs_ids(ids);
+        }
     }
 }
 

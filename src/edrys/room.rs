@@ -49,6 +49,8 @@ pub const TRANSFER_KEY: &str = "webrepl.transfer";
 pub const FS: &str = "webrepl:fs";
 /// Station → someone: how their file-panel command went.
 pub const FSR: &str = "webrepl:fsr";
+/// Someone → station: cancel my waiting file commands and uploads.
+pub const FSCANCEL: &str = "webrepl:fscancel";
 /// Parts of relayed files stay small: room messages travel over peer-to-peer links.
 pub const PART: usize = 16 * 1024;
 /// The largest file relayed through the room.
@@ -65,6 +67,7 @@ pub trait StationHost {
     fn put(&self, name: &str, data: Vec<u8>) -> Result<webrepl_core::TransferId, String>;
     fn get(&self, name: &str) -> Result<webrepl_core::TransferId, String>;
     fn fs(&self, op: FsOp) -> Result<FsId, String>;
+    fn cancel_fs(&self, ids: &[FsId]);
     fn upload(&self, path: &str, data: Vec<u8>)
         -> Result<(FsId, webrepl_core::TransferId), String>;
 }
@@ -201,6 +204,16 @@ impl Station {
             }
             PUT | GET => self.relay_request(host, m),
             FS => self.fs_request(host, m),
+            FSCANCEL => {
+                let mine: Vec<FsId> = self
+                    .fs_relays
+                    .borrow()
+                    .iter()
+                    .filter(|(_, (user, _))| *user == m.from)
+                    .map(|(id, _)| *id)
+                    .collect();
+                host.cancel_fs(&mine);
+            }
             INPUT | KEY | RUN => {
                 if let Err(reason) = self.config.input.check(self.edrys.role_of(&m.from)) {
                     self.refuse(&m.from, reason);
@@ -729,6 +742,11 @@ impl Viewer {
             ]),
             None,
         )
+    }
+
+    /// Cancels this user's waiting file commands and uploads at the station.
+    pub fn cancel_fs(&self) -> Result<(), String> {
+        self.edrys.send(FSCANCEL, &object(&[]), None)
     }
 
     /// A safe upload from the file panel through the station (which checks the file policy).

@@ -238,6 +238,36 @@ test('an upload cut off midway leaves the old file intact', async () => {
   }
 });
 
+test('Cancel stops the waiting uploads; nothing half-written or temporary is left', async () => {
+  const slow = await startBoard({ port: 0, password: PASSWORD, slowMs: 40 });
+  try {
+    await slow.writeFile('/keep.txt', 'old\n');
+    await withPage(slow, async (page) => {
+      await listed(page, ['keep.txt']);
+      const files = ['a.txt', 'b.txt', 'c.txt', 'd.txt'].map((n) => [n, Buffer.alloc(20_000, n.charCodeAt(0))]);
+      files.push(['keep.txt', Buffer.from('new\n')]);
+      await uploadFiles(page, files);
+      await page.waitForSelector('#fs-cancel:not([hidden])');
+      await page.waitForSelector('#fs-jobs li[data-state=done]', { timeout: 20_000 });
+      await page.click('#fs-cancel');
+      const summary = await uploadsSettled(page);
+      assert.match(summary, /failed/);
+      const states = await page.$$eval('#fs-jobs li .state', (els) => els.map((e) => e.textContent));
+      assert.ok(states.some((t) => /cancelled/.test(t)), states.join(' | '));
+      assert.equal((await slow.readFile('/keep.txt')).toString(), 'old\n', 'the last file was not replaced');
+      await page.click('#fs-refresh');
+      await listed(page, ['keep.txt', 'a.txt']);
+      const names = await listed(page, []);
+      assert.ok(!names.some((n) => n.startsWith('.webrepl-')), `temporary files left: ${names}`);
+      for (const n of names.filter((x) => /^[abcd]\.txt$/.test(x))) {
+        assert.equal((await slow.readFile(`/${n}`)).length, 20_000, `${n} is whole`);
+      }
+    });
+  } finally {
+    await slow.close();
+  }
+});
+
 test('a listing while a program prints waits, offers Stop, then lists; the terminal stays clean', async () => {
   await withPage(board, async (page) => {
     await listed(page, ['boot.py']);

@@ -776,12 +776,38 @@ impl Session {
     /// finishes its transfer (WebREPL cannot abort a put) and its temporary file is removed;
     /// the target is never touched.
     pub fn cancel_fs(&mut self) {
-        for (id, _) in std::mem::take(&mut self.fs_queue) {
+        self.cancel_fs_matching(|_| true);
+    }
+
+    /// Cancels only these operations and uploads (someone's, at an Edrys station).
+    pub fn cancel_fs_ids(&mut self, ids: &[FsId]) {
+        self.cancel_fs_matching(|id| ids.contains(&id));
+    }
+
+    fn cancel_fs_matching(&mut self, hit: impl Fn(FsId) -> bool) {
+        for (id, op) in std::mem::take(&mut self.fs_queue) {
+            if !hit(id) {
+                self.fs_queue.push_back((id, op));
+                continue;
+            }
+            match op {
+                // Already on the board under its temporary name: remove that instead.
+                FsOp::Commit { temp, .. } | FsOp::Discard { path: temp } => {
+                    let discard = self.fs_id();
+                    self.fs_queue
+                        .push_back((discard, FsOp::Discard { path: temp }));
+                }
+                _ => {}
+            }
             self.fs_event(id, FsState::Failed(FsError::Cancelled));
         }
         let mut i = 0;
         while i < self.uploads.len() {
             let up = self.uploads[i].clone();
+            if !hit(up.id) {
+                i += 1;
+                continue;
+            }
             let queued = self
                 .transfers
                 .iter()

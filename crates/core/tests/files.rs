@@ -250,3 +250,54 @@ fn bad_paths_and_long_names_are_refused_before_anything_is_sent() {
     assert!(texts(&mut s).is_empty());
     assert!(s.poll_transmit().is_none());
 }
+
+#[test]
+fn cancel_turns_a_waiting_commit_into_removing_its_temporary_file() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.handle_text(b"tick\r\n", 5); // a program runs: the commit will wait
+    drain(&mut s);
+    let (id, _) = s.upload("/main.py", b"x".to_vec()).unwrap();
+    let _header = s.poll_transmit();
+    s.handle_binary(b"WB\x00\x00", 6);
+    let _data = s.poll_transmit();
+    s.handle_binary(b"WB\x00\x00", 7);
+    drain(&mut s);
+    s.cancel_fs();
+    assert!(drain(&mut s).contains(&Event::Fs {
+        id,
+        state: FsState::Failed(FsError::Cancelled)
+    }));
+    // Once the board is back at its prompt, the temporary file goes.
+    s.handle_text(b">>> ", 8);
+    assert_eq!(texts(&mut s), vec!["\x03\x01"]);
+    s.handle_text(b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", 9);
+    let script = texts(&mut s).concat();
+    assert!(
+        script.contains("os.remove(p)") && script.contains("/.webrepl-"),
+        "{script}"
+    );
+    assert!(!script.contains("main.py"), "{script}");
+}
+
+#[test]
+fn cancelling_by_id_leaves_other_peoples_operations_waiting() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.handle_text(b"tick\r\n", 5); // a program runs: both wait
+    drain(&mut s);
+    let a = s.fs(FsOp::List { dir: "/".into() }).unwrap();
+    let b = s.fs(FsOp::Remove { path: "/x".into() }).unwrap();
+    drain(&mut s);
+    s.cancel_fs_ids(&[b]);
+    let events = drain(&mut s);
+    assert!(events.contains(&Event::Fs {
+        id: b,
+        state: FsState::Failed(FsError::Cancelled)
+    }));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::Fs { id, .. } if *id == a)));
+    s.handle_text(b">>> ", 6);
+    assert_eq!(texts(&mut s), vec!["\x03\x01"], "the other one goes ahead");
+}
