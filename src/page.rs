@@ -149,7 +149,7 @@ fn try_start() -> Result<(), String> {
     Ok(())
 }
 
-fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
+pub(crate) fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
     doc.get_element_by_id(id)
         .ok_or_else(|| format!("#{id} is missing"))?
         .dyn_into::<T>()
@@ -164,7 +164,7 @@ fn password_key(url: &str) -> String {
     format!("webrepl.password@{url}")
 }
 
-fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
+pub(crate) fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
     target: &web_sys::EventTarget,
     kind: &str,
     f: impl FnMut(E) + 'static,

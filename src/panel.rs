@@ -17,6 +17,7 @@ use webrepl_core::{
 };
 
 use crate::connection::js_error_text;
+use crate::page::{by_id, listen};
 use crate::zip::ZipWriter;
 
 #[wasm_bindgen(inline_js = r#"
@@ -142,23 +143,6 @@ pub struct Panel {
     listing: Cell<bool>,
     /// A folder made (if missing) and shown first: a student's own folder.
     home: RefCell<Option<String>>,
-}
-
-fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
-    doc.get_element_by_id(id)
-        .ok_or_else(|| format!("#{id} is missing"))?
-        .dyn_into::<T>()
-        .map_err(|_| format!("#{id} has the wrong type"))
-}
-
-fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
-    target: &web_sys::EventTarget,
-    kind: &str,
-    f: impl FnMut(E) + 'static,
-) {
-    let cb = Closure::<dyn FnMut(E)>::new(f);
-    let _ = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
-    cb.forget();
 }
 
 /// `1234` → `1.2 KB`.

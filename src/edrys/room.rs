@@ -751,6 +751,18 @@ impl Viewer {
 
     /// A safe upload from the file panel through the station (which checks the file policy).
     pub fn upload(&self, id: u32, path: &str, data: &[u8]) -> Result<(), String> {
+        self.send_file(id, path, data, true)
+    }
+
+    /// A teacher sends a file to the board through the station, in parts.
+    pub fn put(&self, id: u32, name: &str, data: &[u8]) -> Result<(), String> {
+        if self.role != Role::Teacher {
+            return Err("only teachers can send files through the station".into());
+        }
+        self.send_file(id, name, data, false)
+    }
+
+    fn send_file(&self, id: u32, name: &str, data: &[u8], safe: bool) -> Result<(), String> {
         if data.len() > MAX_RELAY {
             return Err(
                 "files over 4 MB are not relayed through the room; send them at the station".into(),
@@ -761,28 +773,9 @@ impl Viewer {
             PUT,
             &[
                 ("id", id.into()),
-                ("name", path.into()),
-                ("safe", true.into()),
+                ("name", name.into()),
+                ("safe", safe.into()),
             ],
-            data,
-            None,
-        )
-    }
-
-    /// A teacher sends a file to the board through the station, in parts.
-    pub fn put(&self, id: u32, name: &str, data: &[u8]) -> Result<(), String> {
-        if self.role != Role::Teacher {
-            return Err("only teachers can send files through the station".into());
-        }
-        if data.len() > MAX_RELAY {
-            return Err(
-                "files over 4 MB are not relayed through the room; send them at the station".into(),
-            );
-        }
-        send_parts(
-            &self.edrys,
-            PUT,
-            &[("id", id.into()), ("name", name.into())],
             data,
             None,
         )

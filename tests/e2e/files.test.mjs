@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { launch, openPage, connect, waitForTerminal, terminalText, type, paste, startBoard, PASSWORD } from './support.mjs';
+import { launch, withPage as openWith, connect, waitForTerminal, terminalText, type, paste, startBoard, PASSWORD } from './support.mjs';
 
 let env;
 let board;
@@ -24,19 +24,11 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function withPage(b, fn) {
-  const page = await openPage(env, b);
-  try {
-    await connect(page);
-    return await fn(page);
-  } finally {
-    if ((await page.getAttribute('#status', 'data-state')) !== 'disconnected') {
-      await page.click('#connect').catch(() => {});
-    }
-    await page.close();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The page connected to `b`; disconnected and closed afterwards. */
+const withPage = (b, fn) => openWith(env, b, async (page) => {
+  await connect(page);
+  return fn(page);
+});
 
 /** The names listed in the panel (folders end in /), once `names` are all there. */
 async function listed(page, names = [], timeout = 10_000) {

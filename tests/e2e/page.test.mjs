@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, openPage, connect, waitForTerminal, type, paste, startBoard, closedPort, PASSWORD } from './support.mjs';
+import { launch, openPage, withPage as openWith, connect, waitForTerminal, type, paste, startBoard, closedPort, PASSWORD } from './support.mjs';
 
 let env;
 let board;
@@ -15,19 +15,7 @@ after(async () => {
   await env?.close();
 });
 
-async function withPage(b, fn, opts) {
-  const page = await openPage(env, b, opts);
-  try {
-    return await fn(page);
-  } finally {
-    // Leave the board free for the next test: Disconnect sends an empty close frame.
-    if ((await page.getAttribute('#status', 'data-state')) !== 'disconnected') {
-      await page.click('#connect').catch(() => {});
-    }
-    await page.close();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const withPage = (b, fn, opts) => openWith(env, b, fn, opts);
 
 test('logs in, shows the version, print(1+1) shows 2', async () => {
   await withPage(board, async (page) => {

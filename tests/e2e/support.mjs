@@ -53,6 +53,21 @@ export async function openPage(env, board, { password = PASSWORD, query = '', ba
   return page;
 }
 
+/** Opens the page for `board`, runs `fn(page)`, then disconnects (a board takes one session,
+ *  and Disconnect sends an empty close frame) and closes the page. */
+export async function withPage(env, board, fn, opts) {
+  const page = await openPage(env, board, opts);
+  try {
+    return await fn(page);
+  } finally {
+    if ((await page.getAttribute('#status', 'data-state')) !== 'disconnected') {
+      await page.click('#connect').catch(() => {});
+    }
+    await page.close();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function connect(page) {
   await page.click('#connect');
   await page.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
