@@ -117,9 +117,6 @@ type PanelAction = dyn Fn(&Rc<Panel>);
 /// A row button's action on the row's path.
 type PathAction = dyn Fn(&Rc<Panel>, &str);
 
-/// Decides whether this browser may change a path (Edrys protected paths); `Err` says why not.
-pub type Guard = Box<dyn Fn(&FsOp) -> Result<(), String>>;
-
 pub struct Panel {
     doc: Document,
     root: HtmlElement,
@@ -139,7 +136,6 @@ pub struct Panel {
     fetches: RefCell<HashMap<TransferId, Fetch>>,
     batch: RefCell<Batch>,
     zip: RefCell<Option<ZipJob>>,
-    guard: RefCell<Option<Guard>>,
     listing: Cell<bool>,
     /// A folder made (if missing) and shown first: a student's own folder.
     home: RefCell<Option<String>>,
@@ -180,7 +176,6 @@ impl Panel {
             fetches: RefCell::new(HashMap::new()),
             batch: RefCell::new(Batch::default()),
             zip: RefCell::new(None),
-            guard: RefCell::new(None),
             listing: Cell::new(false),
             home: RefCell::new(None),
         });
@@ -188,11 +183,6 @@ impl Panel {
         panel.render_crumbs();
         panel.placeholder("Connect to a board to see its files.");
         Ok(panel)
-    }
-
-    /// Sets who may change what (Edrys protected paths).
-    pub fn set_guard(&self, guard: Guard) {
-        *self.guard.borrow_mut() = Some(guard);
     }
 
     fn wire(self: &Rc<Self>) -> Result<(), String> {
@@ -362,10 +352,6 @@ impl Panel {
     }
 
     fn change(self: &Rc<Self>, op: FsOp, what: String) {
-        if let Some(Err(why)) = self.guard.borrow().as_ref().map(|g| g(&op)) {
-            (self.say)(&why);
-            return;
-        }
         match self.backend().fs(op) {
             Ok(id) => {
                 self.pending.borrow_mut().insert(id, Pending::Change(what));
@@ -487,16 +473,6 @@ impl Panel {
                 }
             };
             let row = self.job_row(&target, file.size() as u64);
-            let op = FsOp::Commit {
-                temp: String::new(),
-                path: target.clone(),
-                size: 0,
-            };
-            let refused = self.guard.borrow().as_ref().and_then(|g| g(&op).err());
-            if let Some(why) = refused {
-                self.early_fail(&row, &why);
-                continue;
-            }
             let (p, backend, row2) = (self.clone(), backend.clone(), row.clone());
             let size = file.size() as u64;
             read_file(

@@ -158,11 +158,6 @@ impl Socket {
         })
     }
 
-    /// True when the socket lives in a worker.
-    pub fn in_worker(&self) -> bool {
-        matches!(self.kind, Kind::Worker(_))
-    }
-
     fn post(&self, w: &Worker, t: &str, d: &JsValue, transfer: Option<&JsValue>) {
         let msg = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&msg, &"t".into(), &t.into());
