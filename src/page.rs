@@ -805,14 +805,7 @@ impl Page {
             _ => format!("{done} bytes"),
         };
         set_row(row, "active", &text);
-        if let Some(bar) = row
-            .query_selector("progress")
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
-        {
-            bar.set_value(done as f64);
-        }
+        set_progress(row, done as f64);
     }
 
     fn transfer_done(&self, id: TransferId, outcome: TransferOutcome) {
@@ -907,27 +900,45 @@ impl Page {
 
 /// Reads a picked file, then hands its bytes to `then`; a read error is shown on `row`.
 fn read_file(file: &File, row: &Element, then: impl FnOnce(Vec<u8>) + 'static) {
+    let row = row.clone();
+    read_bytes(file, then, move |e| {
+        set_row(&row, "failed", &format!("could not read the file: {e}"))
+    });
+}
+
+/// Reads a file's bytes, then calls `then` (or `failed` with the reason).
+pub(crate) fn read_bytes(
+    file: &File,
+    then: impl FnOnce(Vec<u8>) + 'static,
+    failed: impl FnOnce(String) + 'static,
+) {
     let on_data = Closure::<dyn FnMut(JsValue)>::once(move |buf: JsValue| {
         then(js_sys::Uint8Array::new(&buf).to_vec())
     });
-    let row = row.clone();
-    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| {
-        set_row(
-            &row,
-            "failed",
-            &format!("could not read the file: {}", js_error_text(&e)),
-        )
-    });
+    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| failed(js_error_text(&e)));
     let _ = file.array_buffer().then2(&on_data, &on_error);
     // Each runs at most once; the pair is small and lives until the read settles.
     on_data.forget();
     on_error.forget();
 }
 
-fn set_row(row: &Element, state: &str, text: &str) {
+/// Sets a transfer row's state (`data-state`) and its text.
+pub(crate) fn set_row(row: &Element, state: &str, text: &str) {
     let _ = row.set_attribute("data-state", state);
     if let Some(s) = row.query_selector(".state").ok().flatten() {
         s.set_text_content(Some(text));
+    }
+}
+
+/// Moves a transfer row's progress bar.
+pub(crate) fn set_progress(row: &Element, value: f64) {
+    if let Some(bar) = row
+        .query_selector("progress")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
+    {
+        bar.set_value(value);
     }
 }
 
@@ -1309,14 +1320,7 @@ impl ViewerHost for Page {
             return;
         }
         set_row(row, state, &text);
-        if let Some(bar) = row
-            .query_selector("progress")
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
-        {
-            bar.set_value(done);
-        }
+        set_progress(row, done);
         if matches!(state, "done" | "failed") {
             if state == "done" {
                 self.uploads.borrow_mut().retain(|u| u.row != *row);

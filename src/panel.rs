@@ -17,7 +17,7 @@ use webrepl_core::{
 };
 
 use crate::connection::js_error_text;
-use crate::page::{by_id, listen};
+use crate::page::{by_id, listen, read_bytes, set_progress, set_row};
 use crate::zip::ZipWriter;
 
 #[wasm_bindgen(inline_js = r#"
@@ -475,7 +475,7 @@ impl Panel {
             let row = self.job_row(&target, file.size() as u64);
             let (p, backend, row2) = (self.clone(), backend.clone(), row.clone());
             let size = file.size() as u64;
-            read_file(
+            read_bytes(
                 &file,
                 move |data| match backend.upload(&target, data) {
                     Ok((id, transfer)) => {
@@ -637,17 +637,11 @@ impl Panel {
     fn zip_tree(&self, dir: &str, entries: Vec<Entry>) {
         let base = parent(dir).to_owned();
         let mut writer = ZipWriter::new();
-        let rel = |p: &str| -> String {
-            p.strip_prefix(&base)
-                .unwrap_or(p)
-                .trim_start_matches('/')
-                .to_owned()
-        };
-        writer.add(&format!("{}/", rel(dir)), b"");
+        writer.add(&format!("{}/", in_archive(&base, dir)), b"");
         let mut files = Vec::new();
         for e in entries {
             match e.kind {
-                EntryKind::Dir => writer.add(&format!("{}/", rel(&e.name)), b""),
+                EntryKind::Dir => writer.add(&format!("{}/", in_archive(&base, &e.name)), b""),
                 EntryKind::File => files.push(e.name),
             }
         }
@@ -672,12 +666,7 @@ impl Panel {
 
     fn zip_add(&self, path: &str, data: &[u8]) {
         if let Some(z) = self.zip.borrow_mut().as_mut() {
-            let rel = path
-                .strip_prefix(&z.base)
-                .unwrap_or(path)
-                .trim_start_matches('/')
-                .to_owned();
-            z.writer.add(&rel, data);
+            z.writer.add(in_archive(&z.base, path), data);
             z.left = z.left.saturating_sub(1);
             self.overall_text
                 .set_text_content(Some(&format!("Zipping: {} files left…", z.left)));
@@ -910,42 +899,15 @@ impl Panel {
     }
 }
 
+/// A board path's name inside a folder's zip: relative to the folder's parent `base` (the
+/// writer drops the leading `/`).
+fn in_archive<'a>(base: &str, path: &'a str) -> &'a str {
+    path.strip_prefix(base).unwrap_or(path)
+}
+
 fn ask(question: &str, default: &str) -> Option<String> {
     web_sys::window()
         .and_then(|w| w.prompt_with_message_and_default(question, default).ok())
         .flatten()
         .filter(|s| !s.trim().is_empty())
-}
-
-fn set_row(row: &Element, state: &str, text: &str) {
-    let _ = row.set_attribute("data-state", state);
-    if let Some(s) = row.query_selector(".state").ok().flatten() {
-        s.set_text_content(Some(text));
-    }
-}
-
-fn set_progress(row: &Element, value: f64) {
-    if let Some(bar) = row
-        .query_selector("progress")
-        .ok()
-        .flatten()
-        .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
-    {
-        bar.set_value(value);
-    }
-}
-
-/// Reads a file's bytes, then calls `then` (or `failed` with the reason).
-fn read_file(
-    file: &File,
-    then: impl FnOnce(Vec<u8>) + 'static,
-    failed: impl FnOnce(String) + 'static,
-) {
-    let on_data = Closure::<dyn FnMut(JsValue)>::once(move |buf: JsValue| {
-        then(js_sys::Uint8Array::new(&buf).to_vec())
-    });
-    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| failed(js_error_text(&e)));
-    let _ = file.array_buffer().then2(&on_data, &on_error);
-    on_data.forget();
-    on_error.forget();
 }

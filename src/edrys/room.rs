@@ -309,33 +309,25 @@ impl Station {
     fn fs_request(&self, host: &dyn StationHost, m: &Message) {
         let id = m.field("id").as_f64().unwrap_or(0.0);
         let field = |k: &str| m.field(k).as_string().unwrap_or_default();
-        let n = webrepl_core::files::normalize;
-        let op = (|| -> Result<FsOp, FsError> {
-            Ok(match field("op").as_str() {
-                "list" => FsOp::List {
-                    dir: n(&field("path"))?,
-                },
-                "tree" => FsOp::Tree {
-                    dir: n(&field("path"))?,
-                },
-                "remove" => FsOp::Remove {
-                    path: n(&field("path"))?,
-                },
-                "rename" => FsOp::Rename {
-                    from: n(&field("path"))?,
-                    to: n(&field("to"))?,
-                },
-                "mkdir" => FsOp::Mkdir {
-                    path: n(&field("path"))?,
-                    parents: m.field("parents").as_bool() == Some(true),
-                },
-                other => {
-                    return Err(FsError::Station(format!(
-                        "unknown file command \"{other}\""
-                    )))
-                }
-            })
-        })();
+        let op = match field("op").as_str() {
+            "list" => Ok(FsOp::List { dir: field("path") }),
+            "tree" => Ok(FsOp::Tree { dir: field("path") }),
+            "remove" => Ok(FsOp::Remove {
+                path: field("path"),
+            }),
+            "rename" => Ok(FsOp::Rename {
+                from: field("path"),
+                to: field("to"),
+            }),
+            "mkdir" => Ok(FsOp::Mkdir {
+                path: field("path"),
+                parents: m.field("parents").as_bool() == Some(true),
+            }),
+            other => Err(FsError::Station(format!(
+                "unknown file command \"{other}\""
+            ))),
+        }
+        .and_then(FsOp::normalized);
         let role = self.edrys.role_of(&m.from);
         let checked = op.map_err(|e| e.to_string()).and_then(|op| {
             let making = matches!(op, FsOp::Mkdir { .. });

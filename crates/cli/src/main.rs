@@ -464,9 +464,7 @@ async fn main() {
 /// Runs one file operation; prints the error and exits on failure.
 async fn fs_op(host: &str, conn: &Conn, op: FsOp) -> FsReply {
     // Check paths before connecting: a bad one is a usage error.
-    for p in op.changed_paths().into_iter().chain([op.path()]) {
-        webrepl_core::files::normalize(p).unwrap_or_else(|e| fail(2, e));
-    }
+    let op = op.normalized().unwrap_or_else(|e| fail(2, e));
     let url = board(host, conn);
     match client::run(
         &url,

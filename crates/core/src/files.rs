@@ -70,6 +70,30 @@ impl FsOp {
         }
     }
 
+    /// The same operation with every path normalized (see [`normalize`]).
+    pub fn normalized(self) -> Result<FsOp, FsError> {
+        let n = normalize;
+        Ok(match self {
+            FsOp::List { dir } => FsOp::List { dir: n(&dir)? },
+            FsOp::Tree { dir } => FsOp::Tree { dir: n(&dir)? },
+            FsOp::Remove { path } => FsOp::Remove { path: n(&path)? },
+            FsOp::Rename { from, to } => FsOp::Rename {
+                from: n(&from)?,
+                to: n(&to)?,
+            },
+            FsOp::Mkdir { path, parents } => FsOp::Mkdir {
+                path: n(&path)?,
+                parents,
+            },
+            FsOp::Commit { temp, path, size } => FsOp::Commit {
+                temp: n(&temp)?,
+                path: n(&path)?,
+                size,
+            },
+            FsOp::Discard { path } => FsOp::Discard { path: n(&path)? },
+        })
+    }
+
     /// Every path the operation changes (to check them against protected paths).
     pub fn changed_paths(&self) -> Vec<&str> {
         match self {

@@ -9,7 +9,7 @@
 
 use crate::control::ControlKey;
 use crate::files::{self, FsError, FsId, FsOp, FsReply};
-use crate::login::{Login, LoginError, LoginState, LoginStep, Password};
+use crate::login::{find, Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
 pub use crate::paste::{RunError, RunId, RunState};
 use crate::prompt::PromptTracker;
@@ -361,7 +361,6 @@ impl Session {
                     self.link = Link::Ready;
                     self.events.push_back(Event::LoggedIn);
                     self.show(b"\r\nWebREPL connected\r\n");
-                    self.prompt.push(b"\r\n>>> ");
                     self.prompt.distrust();
                     self.terminal(&rest);
                     self.start_next_transfer();
@@ -738,7 +737,7 @@ impl Session {
         if self.fs_queue.len() >= self.config.max_queued_fs {
             return Err(FsError::QueueFull(self.fs_queue.len()));
         }
-        let op = normalize_op(op)?;
+        let op = op.normalized()?;
         let id = self.fs_id();
         self.fs_queue.push_back((id, op));
         self.pump_fs();
@@ -977,7 +976,7 @@ impl Session {
                 RawAction::Ready => self.pump_fs(),
                 RawAction::Reply { stdout, stderr } => {
                     if let Some(mut job) = self.fs_current.take() {
-                        if !job.retried && contains(&stderr, b"KeyboardInterrupt") {
+                        if !job.retried && find(&stderr, b"KeyboardInterrupt").is_some() {
                             // A Ctrl-C that reached the board late interrupts the first
                             // script: run it once more.
                             job.retried = true;
@@ -1267,32 +1266,4 @@ impl From<LoginError> for CloseReason {
     fn from(_: LoginError) -> Self {
         CloseReason::AccessDenied
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Normalizes every path of an operation.
-fn normalize_op(op: FsOp) -> Result<FsOp, FsError> {
-    let n = files::normalize;
-    Ok(match op {
-        FsOp::List { dir } => FsOp::List { dir: n(&dir)? },
-        FsOp::Tree { dir } => FsOp::Tree { dir: n(&dir)? },
-        FsOp::Remove { path } => FsOp::Remove { path: n(&path)? },
-        FsOp::Rename { from, to } => FsOp::Rename {
-            from: n(&from)?,
-            to: n(&to)?,
-        },
-        FsOp::Mkdir { path, parents } => FsOp::Mkdir {
-            path: n(&path)?,
-            parents,
-        },
-        FsOp::Commit { temp, path, size } => FsOp::Commit {
-            temp: n(&temp)?,
-            path: n(&path)?,
-            size,
-        },
-        FsOp::Discard { path } => FsOp::Discard { path: n(&path)? },
-    })
 }
