@@ -167,6 +167,27 @@ test('Ctrl-C stops a program that prints without end', async () => {
   c.ws.close();
 });
 
+test('Ctrl-C at the idle prompt is a keystroke: a new prompt, even right behind other input', async () => {
+  // A board turns Ctrl-C into KeyboardInterrupt only while code runs (MicroPython sets the
+  // interrupt character around execution); at the prompt it clears the line. A Ctrl-C that
+  // arrives while the board still answers an Enter must not become an interrupt pending for
+  // the next program.
+  const b = await board();
+  const c = await client(b);
+  await c.login();
+  await c.until(() => c.text().endsWith('>>> '));
+  for (let i = 0; i < 5; i++) {
+    const before = c.text().length;
+    c.ws.send('\r');
+    c.ws.send('\x03');
+    await c.until(() => (c.text().slice(before).match(/>>> /g) || []).length === 2, 2000);
+  }
+  c.ws.send('print(6*7)\r');
+  await c.until(() => c.text().endsWith('42\r\n>>> '), 2000);
+  assert.ok(!c.text().includes('KeyboardInterrupt'), JSON.stringify(c.text().slice(-200)));
+  c.ws.close();
+});
+
 test('a 256-byte input buffer loses a burst but not a paced send', async () => {
   const b = await board({ inputBuffer: 256 });
   const c = await client(b);

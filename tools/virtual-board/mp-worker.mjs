@@ -3,7 +3,8 @@
 // filesystem; the main thread (board.mjs) sends it terminal input and file requests.
 //
 // Ctrl-C: the main thread sets a shared flag; the stdout callback, which a running program
-// calls whenever it prints, turns it into a KeyboardInterrupt (mp_sched_keyboard_interrupt).
+// calls whenever it prints, turns it into a KeyboardInterrupt (mp_sched_keyboard_interrupt) —
+// only while code runs, as on a board.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
@@ -39,7 +40,9 @@ function flush() {
 function stdout(bytes) {
   out.push(bytes);
   outLen += bytes.length;
-  if (Atomics.load(flag, 0) === 1) {
+  // Only while code runs: MicroPython sets the interrupt character around execution (at the
+  // prompt a Ctrl-C is a keystroke, which the input loop hands to the REPL in its turn).
+  if (Atomics.load(flag, 0) === 1 && mp._module._mp_hal_get_interrupt_char() === 3) {
     Atomics.store(flag, 0, 2);
     mp._module._mp_sched_keyboard_interrupt();
   }
