@@ -152,7 +152,15 @@ pub struct Runner {
     tail: Tail,
     deadline: u64,
     timeout_ms: u64,
+    /// While interrupting: when to send Ctrl-B if no `>>> ` came (see [`NUDGE_MS`]).
+    nudge: Option<u64>,
 }
+
+/// A board left in the raw REPL by another client (or a cut link) still greets a new session
+/// with `>>> `, and there Ctrl-C prints nothing. If Ctrl-C brings no prompt within this long,
+/// the runner sends Ctrl-B once: from the raw REPL it leads back to `>>> ` (the friendly REPL's
+/// banner); to a program that ignores Ctrl-C it is one stray keystroke.
+pub const NUDGE_MS: u64 = 400;
 
 impl Runner {
     /// `code` comes from [`prepare`]; `window` is the most bytes left un-echoed in flight.
@@ -169,6 +177,7 @@ impl Runner {
             tail: Tail::new(),
             deadline: 0,
             timeout_ms,
+            nudge: None,
         }
     }
 
@@ -196,11 +205,12 @@ impl Runner {
         self.tail.clear();
         self.deadline = now + self.timeout_ms;
         // Ctrl-C stops a program; in the raw REPL it prints nothing, so Ctrl-B leads back to `>>> `.
-        out.push(Action::Send(if in_raw_repl {
-            "\x03\x02".into()
+        if in_raw_repl {
+            out.push(Action::Send("\x03\x02".into()));
         } else {
-            "\x03".into()
-        }));
+            out.push(Action::Send("\x03".into()));
+            self.nudge = Some(now + NUDGE_MS);
+        }
         out.push(Action::State(RunState::Sending {
             sent: 0,
             total: self.code.len(),
@@ -208,7 +218,12 @@ impl Runner {
     }
 
     pub fn deadline(&self) -> Option<u64> {
-        (self.phase != Phase::Done && self.phase != Phase::Running).then_some(self.deadline)
+        let d =
+            (self.phase != Phase::Done && self.phase != Phase::Running).then_some(self.deadline);
+        match (d, self.nudge) {
+            (Some(d), Some(n)) if self.phase == Phase::Interrupting => Some(d.min(n)),
+            _ => d,
+        }
     }
 
     /// Feeds the board's terminal output.
@@ -219,6 +234,7 @@ impl Runner {
                 self.tail.push(bytes);
                 if self.tail.ends_with(b">>> ") {
                     self.phase = Phase::EnteringPaste;
+                    self.nudge = None;
                     self.tail.clear();
                     self.deadline = now + self.timeout_ms;
                     out.push(Action::Send("\x05".into()));
@@ -259,6 +275,10 @@ impl Runner {
 
     /// Called when the deadline passed.
     pub fn on_timeout(&mut self, now: u64, out: &mut Vec<Action>) {
+        if self.phase == Phase::Interrupting && self.nudge.is_some_and(|n| now >= n) {
+            self.nudge = None;
+            out.push(Action::Send("\x02".into()));
+        }
         if now < self.deadline {
             return;
         }

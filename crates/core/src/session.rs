@@ -12,7 +12,7 @@ use crate::files::{self, FsError, FsId, FsOp, FsReply};
 use crate::login::{find, Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
 pub use crate::paste::{RunError, RunId, RunState};
-use crate::prompt::PromptTracker;
+use crate::prompt::{Probe, ProbeVerdict, PromptTracker};
 use crate::rawrepl::{RawAction, RawRepl};
 use crate::tail::Tail;
 use crate::transfer::{
@@ -259,9 +259,8 @@ pub struct Session {
     /// The operation in the raw REPL now.
     fs_current: Option<FsJob>,
     raw: Option<RawRepl>,
-    /// An Enter sent to learn whether the board is at its prompt: the output so far, and when
-    /// to give up.
-    probe: Option<(Vec<u8>, u64)>,
+    /// Asking whether the board is at its prompt (after login, where the banner says `>>> `).
+    probe: Option<Probe>,
     /// The last finished operation's event, held until the board is back at `>>> `: whoever
     /// hears of it may close the link at once.
     fs_deferred: Vec<(FsId, FsState)>,
@@ -271,10 +270,6 @@ pub struct Session {
 }
 
 const HELD_INPUT_MAX: usize = 4096;
-/// What an idle friendly REPL answers to an Enter.
-const PROBE_ANSWER: &[u8] = b"\r\n>>> ";
-/// How long a probe waits for that answer.
-const PROBE_MS: u64 = 1500;
 
 impl Session {
     /// A session whose socket is being opened at `now`.
@@ -526,15 +521,8 @@ impl Session {
             r.on_timeout(now, &mut acts);
         }
         self.raw_actions(acts);
-        if let Some((buf, deadline)) = self.probe.take() {
-            if now >= deadline {
-                // No prompt came back: a program runs (and got an Enter on its input).
-                self.prompt.set_busy();
-                self.show(&buf);
-                self.pump_fs();
-            } else {
-                self.probe = Some((buf, deadline));
-            }
+        if let Some(verdict) = self.probe.as_mut().map(|p| p.on_timeout(now)) {
+            self.probe_verdict(verdict);
         }
     }
 
@@ -556,8 +544,8 @@ impl Session {
                 if let Some(d) = self.raw.as_ref().and_then(RawRepl::deadline) {
                     consider(d);
                 }
-                if let Some((_, d)) = self.probe {
-                    consider(d);
+                if let Some(p) = &self.probe {
+                    consider(p.deadline());
                 }
             }
             _ => {}
@@ -838,6 +826,16 @@ impl Session {
         if self.link == Link::Closed {
             return;
         }
+        // Leave the board's REPL as a user expects to find it: the raw REPL of a file operation
+        // (Ctrl-B, read even behind a running script) or paste mode of a run being sent (Ctrl-C)
+        // would otherwise greet the next client, whose banner still says `>>> `.
+        if self.link == Link::Ready {
+            if self.raw.is_some() {
+                self.send_text("\x02");
+            } else if self.run.as_ref().is_some_and(Runner::hides_output) {
+                self.send_text("\x03");
+            }
+        }
         self.transmit.push_back(Transmit::Close);
         self.finish(CloseReason::ByUser);
     }
@@ -872,24 +870,18 @@ impl Session {
             return;
         }
         let probed;
-        let bytes = match self.probe.as_mut() {
-            Some((buf, _)) => {
-                buf.extend_from_slice(bytes);
-                if buf.as_slice() == PROBE_ANSWER {
-                    // The board answered the Enter at an idle prompt: nothing to show.
-                    self.probe = None;
-                    self.prompt.set_idle();
-                    self.pump_fs();
-                    return;
-                }
-                if PROBE_ANSWER.starts_with(buf) {
-                    return;
-                }
-                // Something else answered (a program's output): show it all.
-                probed = self.probe.take().map(|(b, _)| b).unwrap_or_default();
+        let bytes = match self.probe.as_mut().map(|p| p.on_output(bytes)) {
+            None => bytes,
+            Some(ProbeVerdict::Busy(held)) => {
+                // Something else answered (a program's output): it all goes on as output.
+                self.probe = None;
+                probed = held;
                 &probed[..]
             }
-            None => bytes,
+            Some(verdict) => {
+                self.probe_verdict(verdict);
+                return;
+            }
         };
         self.prompt.push(bytes);
         if let Some(run) = self.run.as_mut() {
@@ -901,6 +893,27 @@ impl Session {
         }
         if !self.fs_queue.is_empty() {
             self.pump_fs();
+        }
+    }
+
+    /// Acts on what the probe says (its `Busy` output from the board goes to the terminal).
+    fn probe_verdict(&mut self, verdict: ProbeVerdict) {
+        match verdict {
+            ProbeVerdict::Wait => {}
+            ProbeVerdict::Send(s) => self.send_text(s),
+            ProbeVerdict::Idle => {
+                // The board answered at an idle prompt: nothing to show.
+                self.probe = None;
+                self.prompt.set_idle();
+                self.pump_fs();
+            }
+            ProbeVerdict::Busy(held) => {
+                // No prompt came back: a program runs (and got a keystroke on its input).
+                self.probe = None;
+                self.prompt.set_busy();
+                self.show(&held);
+                self.pump_fs();
+            }
         }
     }
 
@@ -944,8 +957,8 @@ impl Session {
             if self.prompt.is_unknown() && self.run.is_none() {
                 // The prompt may be the login banner's: an Enter tells (`\r\n>>> ` if idle).
                 if self.probe.is_none() {
-                    self.probe = Some((Vec::new(), self.now + PROBE_MS));
-                    self.send_text("\r");
+                    self.probe = Some(Probe::new(self.now));
+                    self.send_text(Probe::FIRST);
                 }
                 return;
             }

@@ -184,11 +184,60 @@ fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
     assert_eq!(texts(&mut s), vec!["\r"]);
     let t = s.poll_timeout().unwrap();
     s.handle_timeout(t);
+    assert_eq!(
+        texts(&mut s),
+        vec!["\x02"],
+        "silence: maybe the raw REPL, which Ctrl-B leaves"
+    );
+    assert!(drain(&mut s).is_empty());
+    let t = s.poll_timeout().unwrap();
+    s.handle_timeout(t);
     assert!(drain(&mut s).contains(&Event::Fs {
         id,
         state: FsState::WaitingForPrompt
     }));
     assert!(texts(&mut s).is_empty());
+}
+
+/// An earlier client left the board in the raw REPL (its link was cut mid-listing): the login
+/// banner still says `>>> `, the Enter gets no echo, the Ctrl-B brings the friendly banner,
+/// and the listing then runs — nothing of it in the terminal.
+#[test]
+fn a_board_left_in_the_raw_repl_is_found_and_led_back() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    drain(&mut s);
+    let id = s.fs(FsOp::List { dir: "/".into() }).unwrap();
+    assert_eq!(texts(&mut s), vec!["\r"]);
+    let t = s.poll_timeout().unwrap();
+    s.handle_timeout(t);
+    assert_eq!(texts(&mut s), vec!["\x02"]);
+    s.handle_text(
+        b"\r\nMicroPython v1.27.0 on 2025-12-10; ESP32 module with ESP32\r\n",
+        t + 5,
+    );
+    s.handle_text(b"Type \"help()\" for more information.\r\n>>> ", t + 6);
+    assert_eq!(
+        texts(&mut s),
+        vec!["\x03\x01"],
+        "into the raw REPL for the listing"
+    );
+    s.handle_text(b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", t + 7);
+    assert_eq!(texts(&mut s).len(), 1, "the script");
+    s.handle_text(b"OKF 9 b'6d61696e2e7079'\r\n\x04\x04>", t + 8);
+    assert_eq!(texts(&mut s), vec!["\x02"]);
+    s.handle_text(b"\r\nMicroPython v1.27.0 on 2025-12-10; ESP32 module with ESP32\r\nType \"help()\" for more information.\r\n>>> ", t + 9);
+    let events = drain(&mut s);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Fs { id: i, state: FsState::Done(_) } if *i == id)),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Output(_))),
+        "nothing in the terminal: {events:?}"
+    );
 }
 
 #[test]
@@ -300,4 +349,20 @@ fn cancelling_by_id_leaves_other_peoples_operations_waiting() {
         .any(|e| matches!(e, Event::Fs { id, .. } if *id == a)));
     s.handle_text(b">>> ", 6);
     assert_eq!(texts(&mut s), vec!["\x03\x01"], "the other one goes ahead");
+}
+
+/// Closing in the middle of a file operation leads the board out of the raw REPL first.
+#[test]
+fn closing_during_a_file_operation_leaves_the_raw_repl() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.handle_text(b"\r\n>>> ", 5);
+    drain(&mut s);
+    s.fs(FsOp::List { dir: "/".into() }).unwrap();
+    assert_eq!(texts(&mut s), vec!["\x03\x01"]);
+    s.handle_text(b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", 6);
+    assert_eq!(texts(&mut s).len(), 1, "the script");
+    s.close();
+    let sent: Vec<Transmit> = std::iter::from_fn(|| s.poll_transmit()).collect();
+    assert_eq!(sent, vec![Transmit::Text("\x02".into()), Transmit::Close]);
 }

@@ -129,10 +129,11 @@ fn commands_after_a_quiet_spell_get_fresh_deadlines() {
     texts(&mut s);
     let due = s.poll_timeout().unwrap();
     assert!(
-        due >= 63_000,
+        due >= 60_000 + webrepl_core::paste::NUDGE_MS,
         "deadline {due} must start from now, not from the last frame"
     );
     s.handle_timeout(60_500);
+    // (The run's Ctrl-B nudge went out at 60.4 s; the run itself is still waiting.)
     let events = drain(&mut s);
     assert!(
         !events.iter().any(|e| matches!(
@@ -144,4 +145,63 @@ fn commands_after_a_quiet_spell_get_fresh_deadlines() {
         )),
         "{events:?}"
     );
+}
+
+/// A board left in the raw REPL by an earlier client still greets with `>>> `, and there a
+/// Ctrl-C prints nothing: the run sends Ctrl-B once after a short silence, which brings the
+/// friendly REPL's banner and `>>> `, and the code then goes through paste mode as usual.
+#[test]
+fn a_board_left_in_the_raw_repl_is_led_back_by_one_ctrl_b() {
+    use webrepl_core::paste::NUDGE_MS;
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.set_now(1_000);
+    s.run_code("print(1)", "alice").unwrap();
+    assert_eq!(texts(&mut s), vec!["\x03"]);
+    s.handle_timeout(1_000 + NUDGE_MS - 1);
+    assert!(texts(&mut s).is_empty(), "no nudge before {NUDGE_MS} ms");
+    s.handle_timeout(1_000 + NUDGE_MS);
+    assert_eq!(texts(&mut s), vec!["\x02"]);
+    s.handle_timeout(1_000 + 2 * NUDGE_MS);
+    assert!(texts(&mut s).is_empty(), "Ctrl-B goes once");
+    s.handle_text(
+        b"\r\nMicroPython v1.27.0 on 2025-12-10; ESP32 module with ESP32\r\nType \"help()\" for more information.\r\n>>> ",
+        1_000 + NUDGE_MS + 5,
+    );
+    assert_eq!(texts(&mut s), vec!["\x05"], "then paste mode");
+    assert!(!drain(&mut s).iter().any(|e| matches!(
+        e,
+        Event::Run {
+            state: RunState::Failed(_),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_prompt_in_time_means_no_ctrl_b() {
+    use webrepl_core::paste::NUDGE_MS;
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.set_now(1_000);
+    s.run_code("print(1)", "alice").unwrap();
+    assert_eq!(texts(&mut s), vec!["\x03"]);
+    s.handle_text(b"\r\n>>> ", 1_010);
+    assert_eq!(texts(&mut s), vec!["\x05"]);
+    s.handle_timeout(1_000 + 2 * NUDGE_MS);
+    assert!(texts(&mut s).is_empty(), "no Ctrl-B once the prompt came");
+}
+
+/// Closing while a run's code is being pasted cancels paste mode first (Ctrl-C), so the next
+/// client does not find the board echoing into a paste buffer.
+#[test]
+fn closing_during_a_paste_leaves_paste_mode() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    s.run_code("print(1)", "alice").unwrap();
+    s.handle_text(b"\r\n>>> ", 10);
+    assert_eq!(texts(&mut s), vec!["\x03", "\x05"]);
+    s.close();
+    let sent: Vec<Transmit> = std::iter::from_fn(|| s.poll_transmit()).collect();
+    assert_eq!(sent, vec![Transmit::Text("\x03".into()), Transmit::Close]);
 }
