@@ -175,8 +175,9 @@ fn a_program_running_at_login_is_not_interrupted() {
     assert_eq!(texts(&mut s), vec!["\x03\x01"]);
 }
 
-#[test]
-fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
+/// Logs in, asks for a listing, and lets the probe's Enter go unanswered: the probe then sends
+/// Ctrl-B. Returns the session, the listing's id and the time.
+fn probe_met_by_silence() -> (Session, webrepl_core::FsId, u64) {
     let frames = capture("login_ok");
     let mut s = logged_in_session(&frames);
     drain(&mut s);
@@ -190,6 +191,12 @@ fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
         "silence: maybe the raw REPL, which Ctrl-B leaves"
     );
     assert!(drain(&mut s).is_empty());
+    (s, id, t)
+}
+
+#[test]
+fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
+    let (mut s, id, _) = probe_met_by_silence();
     let t = s.poll_timeout().unwrap();
     s.handle_timeout(t);
     assert!(drain(&mut s).contains(&Event::Fs {
@@ -204,14 +211,7 @@ fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
 /// and the listing then runs — nothing of it in the terminal.
 #[test]
 fn a_board_left_in_the_raw_repl_is_found_and_led_back() {
-    let frames = capture("login_ok");
-    let mut s = logged_in_session(&frames);
-    drain(&mut s);
-    let id = s.fs(FsOp::List { dir: "/".into() }).unwrap();
-    assert_eq!(texts(&mut s), vec!["\r"]);
-    let t = s.poll_timeout().unwrap();
-    s.handle_timeout(t);
-    assert_eq!(texts(&mut s), vec!["\x02"]);
+    let (mut s, id, t) = probe_met_by_silence();
     s.handle_text(
         b"\r\nMicroPython v1.27.0 on 2025-12-10; ESP32 module with ESP32\r\n",
         t + 5,
