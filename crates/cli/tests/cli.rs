@@ -503,35 +503,38 @@ async fn two_hundred_concurrent_proxied_sessions_each_to_its_own_board() {
     }
 }
 
-/// Another client left the board in the raw REPL (its link cut mid-operation): the banner
-/// still says `>>> `, but Enter and Ctrl-C print nothing there. File commands and runs find
-/// their way back to the friendly REPL (Ctrl-B) instead of waiting for a program.
+/// Another client left the board in the raw REPL or in paste mode (its link cut
+/// mid-operation): the banner still says `>>> `, but there Enter and Ctrl-C print nothing (raw)
+/// or Enter echoes `=== ` (paste). File commands and runs find their way back to the friendly
+/// REPL instead of waiting for a program.
 #[tokio::test]
-async fn a_board_left_in_the_raw_repl_still_serves_ls_and_run() {
+async fn a_board_left_in_the_raw_repl_or_paste_mode_still_serves_ls_and_run() {
     let b = Board::start(&[]);
     let url = format!("ws://{}/", b.addr());
-    let prog = tmp("raw-left.py");
+    let prog = tmp("mode-left.py");
     std::fs::write(&prog, "print('back', 6*7)\n").expect("write");
-    for cmd in ["ls", "run"] {
-        let mut ws = browser(&url).await;
-        ws.send(Message::text("\x01")).await.expect("send");
-        let mut text = String::new();
-        while !text.ends_with("raw REPL; CTRL-B to exit\r\n>") {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) => text.push_str(&t),
-                other => panic!("raw REPL: {other:?}"),
+    for (key, entered) in [("\x01", "raw REPL; CTRL-B to exit\r\n>"), ("\x05", "=== ")] {
+        for cmd in ["ls", "run"] {
+            let mut ws = browser(&url).await;
+            ws.send(Message::text(key)).await.expect("send");
+            let mut text = String::new();
+            while !text.ends_with(entered) {
+                match ws.next().await {
+                    Some(Ok(Message::Text(t))) => text.push_str(&t),
+                    other => panic!("entering {key:?}: {other:?}"),
+                }
             }
-        }
-        drop(ws); // a cut link: no close frame, nothing else sent
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let (code, out, err) = match cmd {
-            "ls" => webrepl(&["ls", &b.addr()]),
-            _ => webrepl(&["run", prog.to_str().unwrap_or_default(), &b.addr()]),
-        };
-        assert_eq!(code, 0, "{cmd}: {out}\n{err}");
-        match cmd {
-            "ls" => assert!(out.contains("boot.py"), "{out}"),
-            _ => assert!(out.contains("back 42"), "{out}"),
+            drop(ws); // a cut link: no close frame, nothing else sent
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (code, out, err) = match cmd {
+                "ls" => webrepl(&["ls", &b.addr()]),
+                _ => webrepl(&["run", prog.to_str().unwrap_or_default(), &b.addr()]),
+            };
+            assert_eq!(code, 0, "{key:?} {cmd}: {out}\n{err}");
+            match cmd {
+                "ls" => assert!(out.contains("boot.py"), "{out}"),
+                _ => assert!(out.contains("back 42"), "{out}"),
+            }
         }
     }
 }

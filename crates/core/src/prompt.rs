@@ -6,7 +6,8 @@
 //! so after login the prompt is *unknown* until a line break shows what the board does, or a
 //! [`Probe`] settles it: an Enter, answered by `\r\n>>> ` at an idle prompt; if nothing answers,
 //! a Ctrl-B, answered by the friendly REPL's banner and `>>> ` when an earlier client left the
-//! board in the raw REPL (which echoes nothing); silence after both means a program runs.
+//! board in the raw REPL (which echoes nothing); silence after both means a program runs. An
+//! Enter echoed as `\r\n=== ` is paste mode left open: Ctrl-C cancels it, back to `>>> `.
 
 /// Follows the board's output line by line.
 #[derive(Debug, Clone, Default)]
@@ -72,8 +73,10 @@ impl PromptTracker {
     }
 }
 
-/// What an idle friendly REPL answers to an Enter.
+/// What an idle friendly REPL answers to an Enter (and paste mode to Ctrl-C).
 const ENTER_ANSWER: &[u8] = b"\r\n>>> ";
+/// What paste mode (left open by an earlier client) answers to an Enter.
+const PASTE_ANSWER: &[u8] = b"\r\n=== ";
 /// How the raw REPL answers Ctrl-B: a line break, then the friendly REPL's banner.
 const BANNER_START: &[u8] = b"\r\nMicroPython ";
 /// A banner is a line or two; more output than this is a program's.
@@ -95,7 +98,10 @@ pub struct Probe {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ProbeStep {
     Enter,
+    /// The Enter was met by silence: Ctrl-B sent (the raw REPL answers with the banner).
     CtrlB,
+    /// The Enter echoed as paste mode does: Ctrl-C sent (it cancels the abandoned paste).
+    PasteCancel,
 }
 
 /// What a probe concluded, or asks for.
@@ -134,6 +140,18 @@ impl Probe {
         let b = &self.buf[..];
         let waiting = match self.step {
             ProbeStep::Enter => {
+                if b == ENTER_ANSWER {
+                    return ProbeVerdict::Idle;
+                }
+                if b == PASTE_ANSWER {
+                    self.step = ProbeStep::PasteCancel;
+                    self.buf.clear();
+                    self.deadline += PROBE_MS;
+                    return ProbeVerdict::Send("\x03");
+                }
+                ENTER_ANSWER.starts_with(b) || PASTE_ANSWER.starts_with(b)
+            }
+            ProbeStep::PasteCancel => {
                 if b == ENTER_ANSWER {
                     return ProbeVerdict::Idle;
                 }
@@ -228,6 +246,23 @@ mod tests {
             }
             assert_eq!(q.on_output(&banner[cut..]), ProbeVerdict::Idle, "cut {cut}");
         }
+    }
+
+    #[test]
+    fn probe_cancels_a_paste_mode_left_open() {
+        let mut p = Probe::new(0);
+        assert_eq!(p.on_output(b"\r\n"), ProbeVerdict::Wait);
+        assert_eq!(p.on_output(b"=== "), ProbeVerdict::Send("\x03"));
+        assert_eq!(p.on_timeout(PROBE_MS), ProbeVerdict::Wait, "a new deadline");
+        assert_eq!(p.on_output(b"\r\n>"), ProbeVerdict::Wait);
+        assert_eq!(p.on_output(b">> "), ProbeVerdict::Idle);
+        // Anything else after the Ctrl-C: a program's output.
+        let mut p = Probe::new(0);
+        p.on_output(b"\r\n=== ");
+        assert_eq!(
+            p.on_output(b"Traceback"),
+            ProbeVerdict::Busy(b"Traceback".to_vec())
+        );
     }
 
     #[test]
