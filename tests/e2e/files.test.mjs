@@ -1,13 +1,15 @@
 // End-to-end: the file panel of the built page in Chromium against the virtual board (real
 // MicroPython and its filesystem): listing without disturbing the terminal, uploads (files,
 // folders, non-ASCII and 63/64-byte names, safe against a cut link), download of files and of
-// folders as zip, delete, rename, new folder, the viewer, and a listing while a program prints.
+// folders as zip, delete, rename, new folder, the viewer, a listing while a program prints, and
+// a board left in the raw REPL by another client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import WebSocket from 'ws';
 import { launch, withPage as openWith, connect, waitForTerminal, terminalText, type, paste, startBoard, PASSWORD } from './support.mjs';
 
 let env;
@@ -275,6 +277,29 @@ test('a listing while a program prints waits, offers Stop, then lists; the termi
     assert.ok(!/raw REPL|ilistdir/.test(text), 'no listing commands in the terminal');
     await type(page, 'print(i > 100)\r');
     await waitForTerminal(page, /\nTrue\n>>>$/);
+  });
+});
+
+test('a board left in the raw REPL by a cut link: the page lists its files and the REPL works', async () => {
+  // Another client enters the raw REPL and its link is cut: the board stays there, and its
+  // next login banner still says >>>.
+  const ws = new WebSocket(board.url);
+  let text = '';
+  ws.on('message', (d) => { text += d.toString(); });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  const until = async (re) => { for (let i = 0; i < 300 && !re.test(text); i++) await new Promise((r) => setTimeout(r, 10)); assert.match(text, re); };
+  await until(/Password: $/);
+  ws.send(`${PASSWORD}\r`);
+  await until(/>>> $/);
+  ws.send('\x01');
+  await until(/raw REPL; CTRL-B to exit\r\n>$/);
+  ws.terminate();
+  await new Promise((r) => setTimeout(r, 300));
+  await withPage(board, async (page) => {
+    await listed(page, ['boot.py', 'webrepl_cfg.py']);
+    assert.equal(await page.isHidden('#fs-busy'), true, 'not taken for a running program');
+    await type(page, 'print(6*7)\r');
+    await waitForTerminal(page, /print\(6\*7\)\n42\n>>>$/);
   });
 });
 
