@@ -783,6 +783,12 @@ impl Panel {
                     let _ = size.set_attribute("data-bytes", &e.size.to_string());
                 }
             }
+            // Screen readers name the symbol buttons by what they do to which entry.
+            for (sel, verb) in [(".dl", "Download"), (".ren", "Rename"), (".del", "Delete")] {
+                if let Some(b) = li.query_selector(sel).ok().flatten() {
+                    let _ = b.set_attribute("aria-label", &format!("{verb} {}", e.name));
+                }
+            }
             let acts: [(&str, Box<PathAction>); 3] = [
                 (
                     ".dl",

@@ -124,7 +124,8 @@ test('new folder, upload into it (non-ASCII and 63-byte names), view, rename, de
     assert.equal(await board.exists(`/lib/${umlaut}`), false);
     assert.deepEqual(Buffer.from(await board.readFile('/lib/renamed.py')), Buffer.from(code));
     answerNextDialog(page, '');
-    await row(page, 'renamed.py').locator('.del').click();
+    // (Found by its accessible name, as a screen reader user would.)
+    await page.getByRole('button', { name: 'Delete renamed.py', exact: true }).click();
     await gone(page, 'renamed.py');
     assert.equal(await board.exists('/lib/renamed.py'), false);
 
