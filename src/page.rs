@@ -1028,6 +1028,13 @@ impl crate::panel::Backend for RelayFiles {
             p.viewer_send(&v, room::KEY, object(&[("key", "stop".into())]));
         }
     }
+    fn run_file(&self, path: &str) -> Result<(), String> {
+        let (p, v) = self.viewer()?;
+        let code = webrepl_core::files::run_file_code(path).map_err(|e| e.to_string())?;
+        // As a paste: the station runs it if the room's input policy lets this user type.
+        p.viewer_send(&v, room::RUN, object(&[("code", code.into())]));
+        Ok(())
+    }
 }
 
 /// The file panel's requests over this page's own connection.
@@ -1064,6 +1071,13 @@ impl crate::panel::Backend for LocalFiles {
         if let Ok(c) = self.conn() {
             c.send_key(ControlKey::Interrupt);
         }
+    }
+    fn run_file(&self, path: &str) -> Result<(), String> {
+        let code = webrepl_core::files::run_file_code(path).map_err(|e| e.to_string())?;
+        self.conn()?
+            .run_code(&code, webrepl_core::files::base_name(path))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 

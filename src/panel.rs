@@ -110,6 +110,8 @@ pub trait Backend {
     fn cancel(&self);
     /// Stops the board's running program (Ctrl-C).
     fn stop(&self);
+    /// Runs a Python file of the board at the REPL (its output shows in the terminal).
+    fn run_file(&self, path: &str) -> Result<(), String>;
 }
 
 /// A button's action on the panel.
@@ -373,6 +375,12 @@ impl Panel {
             },
             format!("Making {path}"),
         );
+    }
+
+    fn run_file(self: &Rc<Self>, path: &str) {
+        if let Err(e) = self.backend().run_file(path) {
+            (self.say)(&format!("Running {path} failed: {e}"));
+        }
     }
 
     fn rename(self: &Rc<Self>, path: &str) {
@@ -760,8 +768,13 @@ impl Panel {
             let _ = li.set_attribute("data-path", &path);
             let _ = li.set_attribute("data-name", &e.name);
             li.set_inner_html(
-                "<button class=\"open\"></button><span class=\"size\"></span><span class=\"acts\"><button class=\"dl\" title=\"Download\">⤓</button><button class=\"ren\" title=\"Rename\">✎</button><button class=\"del\" title=\"Delete\">✕</button></span>",
+                "<button class=\"open\"></button><span class=\"size\"></span><span class=\"acts\"><button class=\"run\" title=\"Run on the board (output in the terminal)\">▶</button><button class=\"dl\" title=\"Download\">⤓</button><button class=\"ren\" title=\"Rename\">✎</button><button class=\"del\" title=\"Delete\">✕</button></span>",
             );
+            if !(e.kind == EntryKind::File && e.name.ends_with(".py")) {
+                if let Some(b) = li.query_selector(".run").ok().flatten() {
+                    b.remove();
+                }
+            }
             if let Some(open) = li.query_selector(".open").ok().flatten() {
                 open.set_text_content(Some(&if e.kind == EntryKind::Dir {
                     format!("{}/", e.name)
@@ -784,12 +797,18 @@ impl Panel {
                 }
             }
             // Screen readers name the symbol buttons by what they do to which entry.
-            for (sel, verb) in [(".dl", "Download"), (".ren", "Rename"), (".del", "Delete")] {
+            for (sel, verb) in [
+                (".run", "Run"),
+                (".dl", "Download"),
+                (".ren", "Rename"),
+                (".del", "Delete"),
+            ] {
                 if let Some(b) = li.query_selector(sel).ok().flatten() {
                     let _ = b.set_attribute("aria-label", &format!("{verb} {}", e.name));
                 }
             }
-            let acts: [(&str, Box<PathAction>); 3] = [
+            let acts: [(&str, Box<PathAction>); 4] = [
+                (".run", Box::new(|p, path| p.run_file(path))),
                 (
                     ".dl",
                     match e.kind {

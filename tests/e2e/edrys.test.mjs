@@ -234,6 +234,14 @@ test('file panel in the room: students work in their own folder, protected files
     // Nothing of this reached the shared terminal.
     const st = await frame(page, 'Station A');
     assert.ok(!/raw REPL|ilistdir/.test(await terminalText(st)));
+    // Her ▶ runs her file on the board, labelled with her name, for the whole room to see.
+    await alice.click('#fs-list li[data-name="students"] .open');
+    await listed(alice, ['alice']);
+    await alice.click('#fs-list li[data-name="alice"] .open');
+    await listed(alice, ['blink.py']);
+    await alice.click('#fs-list li[data-name="blink.py"] .run');
+    await waitForTerminal(st, /run from alice[\s\S]*\nblink\n>>>$/);
+    await waitForTerminal(alice, /\nblink\n>>>$/);
     await board.remove('/main_old.py');
   } finally {
     await page.close();

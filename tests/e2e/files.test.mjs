@@ -1,8 +1,8 @@
 // End-to-end: the file panel of the built page in Chromium against the virtual board (real
 // MicroPython and its filesystem): listing without disturbing the terminal, uploads (files,
 // folders, non-ASCII and 63/64-byte names, safe against a cut link), download of files and of
-// folders as zip, delete, rename, new folder, the viewer, a listing while a program prints, and
-// a board left in the raw REPL by another client.
+// folders as zip, delete, rename, new folder, the viewer, a listing while a program prints,
+// a board left in the raw REPL by another client, and running a .py file (▶).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -278,6 +278,22 @@ test('a listing while a program prints waits, offers Stop, then lists; the termi
     assert.ok(!/raw REPL|ilistdir/.test(text), 'no listing commands in the terminal');
     await type(page, 'print(i > 100)\r');
     await waitForTerminal(page, /\nTrue\n>>>$/);
+  });
+});
+
+test('▶ runs a Python file of the board in the terminal; only .py files have it', async () => {
+  await board.writeFile('/lib/hello.py', "import sys\nfor i in range(2):\n    print('hello', i, 6*7)\ncount = 2\n");
+  await board.writeFile('/lib/data.txt', 'not code\n');
+  await withPage(board, async (page) => {
+    await listed(page, ['lib']);
+    await row(page, 'lib').locator('.open').click();
+    await listed(page, ['hello.py', 'data.txt']);
+    assert.equal(await row(page, 'data.txt').locator('.run').count(), 0, 'no ▶ for a text file');
+    await page.getByRole('button', { name: 'Run hello.py', exact: true }).click();
+    await waitForTerminal(page, /hello 0 42\nhello 1 42\n>>>$/);
+    // Its names stay at the REPL, as after running main.py.
+    await type(page, 'print(count)\r');
+    await waitForTerminal(page, /print\(count\)\n2\n>>>$/);
   });
 });
 

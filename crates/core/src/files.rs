@@ -300,6 +300,13 @@ pub fn script_parts(op: &FsOp) -> Vec<String> {
     }
 }
 
+/// The code that runs a Python file of the board at the REPL, as its own `main.py` would run
+/// (its names stay in the REPL's namespace, to look at afterwards). Sent as a run (paste mode).
+pub fn run_file_code(path: &str) -> Result<String, FsError> {
+    let path = normalize(path)?;
+    Ok(format!("exec(open({}).read())\n", py_str(&path)))
+}
+
 /// The whole Python source for `op` (for reading; the session sends [`script_parts`]).
 pub fn script(op: &FsOp) -> String {
     script_parts(op).concat()
@@ -448,6 +455,16 @@ const ERRNO: &[(u32, &str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn run_file_code_reads_then_runs_the_file() {
+        let code = run_file_code("lib//it's.py").unwrap_or_default();
+        assert_eq!(code, "exec(open('/lib/it\\'s.py').read())\n");
+        assert!(matches!(
+            run_file_code("/a/../b.py"),
+            Err(FsError::BadPath(..))
+        ));
+    }
     use super::*;
 
     #[test]
