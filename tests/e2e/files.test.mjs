@@ -243,11 +243,21 @@ test('Cancel stops the waiting uploads; nothing half-written or temporary is lef
       files.push(['keep.txt', Buffer.from('new\n')]);
       await uploadFiles(page, files);
       await page.waitForSelector('#fs-cancel:not([hidden])');
-      await page.waitForSelector('#fs-jobs li[data-state=done]', { timeout: 20_000 });
-      await page.click('#fs-cancel');
+      // Cancel the moment the first upload is done (in the page: a click from here could come
+      // late enough on a loaded machine for the others to have finished too).
+      await page.evaluate(() => new Promise((resolve) => {
+        const jobs = document.querySelector('#fs-jobs');
+        const fire = () => {
+          if (!jobs.querySelector('li[data-state=done]')) return false;
+          document.querySelector('#fs-cancel').click();
+          resolve();
+          return true;
+        };
+        if (!fire()) new MutationObserver((_, o) => { if (fire()) o.disconnect(); }).observe(jobs, { subtree: true, childList: true, attributes: true });
+      }));
       const summary = await uploadsSettled(page);
-      assert.match(summary, /failed/);
-      const states = await page.$$eval('#fs-jobs li .state', (els) => els.map((e) => e.textContent));
+      const states = await page.$$eval('#fs-jobs li', (els) => els.map((e) => `${e.textContent} [${e.dataset.state}]`));
+      assert.match(summary, /failed/, states.join(' | '));
       assert.ok(states.some((t) => /cancelled/.test(t)), states.join(' | '));
       assert.equal((await slow.readFile('/keep.txt')).toString(), 'old\n', 'the last file was not replaced');
       await page.click('#fs-refresh');
