@@ -869,20 +869,14 @@ impl Session {
             self.raw_actions(acts);
             return;
         }
-        let probed;
-        let bytes = match self.probe.as_mut().map(|p| p.on_output(bytes)) {
-            None => bytes,
-            Some(ProbeVerdict::Busy(held)) => {
-                // Something else answered (a program's output): it all goes on as output.
-                self.probe = None;
-                probed = held;
-                &probed[..]
-            }
-            Some(verdict) => {
-                self.probe_verdict(verdict);
-                return;
-            }
-        };
+        match self.probe.as_mut().map(|p| p.on_output(bytes)) {
+            None => self.board_output(bytes),
+            Some(verdict) => self.probe_verdict(verdict),
+        }
+    }
+
+    /// Board output for the terminal (or the run that owns it), past any probe.
+    fn board_output(&mut self, bytes: &[u8]) {
         self.prompt.push(bytes);
         if let Some(run) = self.run.as_mut() {
             let mut acts = Vec::new();
@@ -908,11 +902,11 @@ impl Session {
                 self.pump_fs();
             }
             ProbeVerdict::Busy(held) => {
-                // No prompt came back: a program runs (and got a keystroke on its input).
+                // A program's output answered, or nothing did: a program runs (and got a
+                // keystroke on its input). What the probe held back is the board's output.
                 self.probe = None;
                 self.prompt.set_busy();
-                self.show(&held);
-                self.pump_fs();
+                self.board_output(&held);
             }
         }
     }

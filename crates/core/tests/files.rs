@@ -194,6 +194,33 @@ fn probe_met_by_silence() -> (Session, webrepl_core::FsId, u64) {
     (s, id, t)
 }
 
+/// A program's output (even without a line break) answering the probe's Enter settles it:
+/// busy, shown in the terminal, and no second Enter for the program.
+#[test]
+fn program_output_answering_the_probe_means_busy_once() {
+    let frames = capture("login_ok");
+    let mut s = logged_in_session(&frames);
+    drain(&mut s);
+    let id = s.fs(FsOp::List { dir: "/".into() }).unwrap();
+    assert_eq!(texts(&mut s), vec!["\r"]);
+    s.handle_text(b"waiting", 11);
+    s.handle_text(b" more", 12);
+    assert!(texts(&mut s).is_empty(), "no second probe");
+    let events = drain(&mut s);
+    let shown: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, "waiting more");
+    assert!(events.contains(&Event::Fs {
+        id,
+        state: FsState::WaitingForPrompt
+    }));
+}
+
 #[test]
 fn a_silent_program_at_login_is_detected_by_the_probe_timing_out() {
     let (mut s, id, _) = probe_met_by_silence();
