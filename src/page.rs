@@ -254,7 +254,9 @@ impl Page {
             .borrow_mut()
             .on_multiline_paste(term_el, move |text| {
                 if let Some(v) = p.viewer() {
-                    p.viewer_send(&v, room::RUN, object(&[("code", text.into())]));
+                    if let Err(e) = v.run(&text) {
+                        p.show_message(&e, false);
+                    }
                 } else {
                     p.run(&text, "paste");
                 }
@@ -1029,11 +1031,10 @@ impl crate::panel::Backend for RelayFiles {
         }
     }
     fn run_file(&self, path: &str) -> Result<(), String> {
-        let (p, v) = self.viewer()?;
+        let (_, v) = self.viewer()?;
         let code = webrepl_core::files::run_file_code(path).map_err(|e| e.to_string())?;
         // As a paste: the station runs it if the room's input policy lets this user type.
-        p.viewer_send(&v, room::RUN, object(&[("code", code.into())]));
-        Ok(())
+        v.run(&code)
     }
 }
 

@@ -767,14 +767,15 @@ impl Panel {
             let _ = li.set_attribute("data-kind", kind);
             let _ = li.set_attribute("data-path", &path);
             let _ = li.set_attribute("data-name", &e.name);
-            li.set_inner_html(
-                "<button class=\"open\"></button><span class=\"size\"></span><span class=\"acts\"><button class=\"run\" title=\"Run on the board (output in the terminal)\">▶</button><button class=\"dl\" title=\"Download\">⤓</button><button class=\"ren\" title=\"Rename\">✎</button><button class=\"del\" title=\"Delete\">✕</button></span>",
-            );
-            if !(e.kind == EntryKind::File && e.name.ends_with(".py")) {
-                if let Some(b) = li.query_selector(".run").ok().flatten() {
-                    b.remove();
-                }
-            }
+            // ▶ only for Python files.
+            let run = if e.kind == EntryKind::File && e.name.ends_with(".py") {
+                "<button class=\"run\" title=\"Run on the board (output in the terminal)\">▶</button>"
+            } else {
+                ""
+            };
+            li.set_inner_html(&format!(
+                "<button class=\"open\"></button><span class=\"size\"></span><span class=\"acts\">{run}<button class=\"dl\" title=\"Download\">⤓</button><button class=\"ren\" title=\"Rename\">✎</button><button class=\"del\" title=\"Delete\">✕</button></span>",
+            ));
             if let Some(open) = li.query_selector(".open").ok().flatten() {
                 open.set_text_content(Some(&if e.kind == EntryKind::Dir {
                     format!("{}/", e.name)

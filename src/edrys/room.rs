@@ -711,6 +711,11 @@ impl Viewer {
         self.edrys.send(subject, &body, None)
     }
 
+    /// Code for the station to run (a paste, a file's ▶), as this user's run.
+    pub fn run(&self, code: &str) -> Result<(), String> {
+        self.send(RUN, object(&[("code", code.into())]))
+    }
+
     /// A file-panel command through the station.
     pub fn fs(&self, id: u32, op: &FsOp) -> Result<(), String> {
         let (kind, path, to, parents) = match op {

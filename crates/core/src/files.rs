@@ -455,6 +455,7 @@ const ERRNO: &[(u32, &str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn run_file_code_reads_then_runs_the_file() {
@@ -465,7 +466,6 @@ mod tests {
             Err(FsError::BadPath(..))
         ));
     }
-    use super::*;
 
     #[test]
     fn paths_are_normalized_and_checked() {

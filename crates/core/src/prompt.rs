@@ -73,7 +73,7 @@ impl PromptTracker {
     }
 }
 
-/// What an idle friendly REPL answers to an Enter (and paste mode to Ctrl-C).
+/// What an idle friendly REPL answers to an Enter (and paste mode to Ctrl-C); the end of a banner.
 const ENTER_ANSWER: &[u8] = b"\r\n>>> ";
 /// What paste mode (left open by an earlier client) answers to an Enter.
 const PASTE_ANSWER: &[u8] = b"\r\n=== ";
@@ -158,7 +158,7 @@ impl Probe {
                 ENTER_ANSWER.starts_with(b)
             }
             ProbeStep::CtrlB => {
-                if b.starts_with(BANNER_START) && b.ends_with(b"\r\n>>> ") {
+                if b.starts_with(BANNER_START) && b.ends_with(ENTER_ANSWER) {
                     return ProbeVerdict::Idle;
                 }
                 b.len() < BANNER_MAX && (BANNER_START.starts_with(b) || b.starts_with(BANNER_START))
