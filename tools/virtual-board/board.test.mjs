@@ -9,7 +9,7 @@ const boards = [];
 after(async () => { for (const b of boards) await b.close(); });
 const board = async (opts) => { const b = await startBoard({ port: 0, ...opts }); boards.push(b); return b; };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const capture = (name) => fs.readFileSync(new URL(`../../../shared/captures/${name}.jsonl`, import.meta.url), 'utf8')
+const capture = (name) => fs.readFileSync(new URL(`../../tests/fixtures/captures/${name}.jsonl`, import.meta.url), 'utf8')
   .trim().split('\n').map((l) => JSON.parse(l));
 
 /** A raw client that records frames and how the link ended. */

@@ -11,7 +11,7 @@ pub struct Frame {
 
 pub fn capture(name: &str) -> Vec<Frame> {
     let path = format!(
-        "{}/../../../shared/captures/{name}.jsonl",
+        "{}/../../tests/fixtures/captures/{name}.jsonl",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
