@@ -10,7 +10,7 @@ use webrepl_core::{
     SessionConfig, TransferOutcome, Transmit,
 };
 
-use crate::link::{self, Frame, LinkError};
+use crate::link::{self, Frame, Incoming, LinkError};
 
 #[derive(Debug)]
 pub enum Op {
@@ -226,7 +226,17 @@ pub async fn run(
                     if closing {
                         // Wait (briefly) until the board has let go: it takes one session at a
                         // time, and a script's next command would otherwise be turned away.
-                        let drain = async { while let Ok(Some(_)) = reader.next().await {} };
+                        let drain = async {
+                            loop {
+                                match reader.next().await {
+                                    Ok(Incoming::Stalled) => {
+                                        let _ = writer.nudge();
+                                    }
+                                    Ok(Incoming::Frame(_)) => {}
+                                    Ok(Incoming::Dropped) | Err(_) => break,
+                                }
+                            }
+                        };
                         let _ = tokio::time::timeout(Duration::from_millis(1500), drain).await;
                     }
                     return match (done.take(), reason) {
@@ -257,13 +267,17 @@ pub async fn run(
             }
         };
         tokio::select! {
-            frame = reader.next() => match frame.unwrap_or(None) {
-                Some(Frame::Text(b)) => session.handle_text(&b, now()),
-                Some(Frame::Binary(b)) => session.handle_binary(&b, now()),
-                Some(Frame::Close(code, reason)) => {
+            incoming = reader.next() => match incoming.unwrap_or(Incoming::Dropped) {
+                Incoming::Frame(Frame::Text(b)) => session.handle_text(&b, now()),
+                Incoming::Frame(Frame::Binary(b)) => session.handle_binary(&b, now()),
+                Incoming::Frame(Frame::Close(code, reason)) => {
                     session.handle_close_with_reason(webrepl_core::CloseInfo { code: code.or(Some(1005)) }, &reason, now())
                 }
-                None => session.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, now()),
+                // The board holds a payload until it sees our ACK: make one leave now.
+                Incoming::Stalled => {
+                    let _ = writer.nudge();
+                }
+                Incoming::Dropped => session.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, now()),
             },
             _ = sleep => session.handle_timeout(now()),
             n = stdin.read(&mut stdin_buf), if interactive => match n {

@@ -1,16 +1,25 @@
-//! The WebSocket link to a board (or to a proxy), client side, over tokio.
+//! The WebSocket link to a board (or to a proxy), client side, over tokio: a thin adapter around `webrepl_core::wsframe`.
 //!
 //! Boards send unmasked, unfragmented frames of at most 65535 bytes, and their text frames may
-//! hold invalid UTF-8 (spec §3). WebSocket libraries refuse such frames, so this small codec reads
+//! hold invalid UTF-8 (spec §3). WebSocket libraries refuse such frames, so this link reads
 //! frames as bytes and leaves decoding to `webrepl_core::utf8`. It masks what it sends, never
 //! fragments, never requests a subprotocol, closes with an empty close frame, sets TCP_NODELAY
-//! and writes each frame in one write (spec §7).
+//! and writes each frame in one write.
+//!
+//! Boards write every frame as two TCP writes (header, then payload) with Nagle on, so the
+//! payload waits on the board until our ACK of the header arrives, and client systems delay
+//! ACKs by 40–200 ms (spec §7). Two remedies, both here: on Linux the socket's TCP_QUICKACK is
+//! re-armed after every read; everywhere, [`Reader::next`] reports [`Incoming::Stalled`] when a
+//! read leaves a frame whose header is in but whose payload is not (once per frame), and the
+//! caller answers with [`Writer::nudge`]: an empty ping, whose segment carries the ACK (see
+//! `webrepl_core::wsframe::Outgoing::Nudge` for why a board ignores it safely).
 
 use std::time::Duration;
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use webrepl_core::wsframe::{self, Decoder, FrameError, Outgoing};
 use webrepl_core::BoardUrl;
 
 #[derive(Debug, Error)]
@@ -29,8 +38,10 @@ pub enum LinkError {
     Tls,
     #[error("the link broke: {0}")]
     Broken(#[from] std::io::Error),
-    #[error("the peer sent a malformed frame ({0})")]
+    #[error("the peer sent a malformed handshake ({0})")]
     Protocol(&'static str),
+    #[error("the link is unusable: {0}")]
+    Frame(#[from] FrameError),
 }
 
 /// A frame from the board.
@@ -42,13 +53,35 @@ pub enum Frame {
     Close(Option<u16>, String),
 }
 
+/// What [`Reader::next`] hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Frame(Frame),
+    /// A frame's header arrived without its payload: the board may hold the payload until it
+    /// sees our ACK. Answer with [`Writer::nudge`]. Reported at most once per frame.
+    Stalled,
+    /// The peer closed TCP without a close frame (a frame cut off counts as such).
+    Dropped,
+}
+
+/// Bytes one read may take (the decoder keeps what does not make a whole frame yet).
+const READ_SIZE: usize = 4096;
+
 pub struct Reader {
-    rd: BufReader<OwnedReadHalf>,
+    rd: OwnedReadHalf,
+    decoder: Decoder,
+    buf: Box<[u8]>,
+    /// The frame last reported as stalled.
+    nudged: Option<u64>,
+    eof: bool,
 }
 
 pub struct Writer {
     wr: OwnedWriteHalf,
     seed: u64,
+    /// The end of a nudge the socket took only in part: written before the next frame.
+    pending: Vec<u8>,
+    nudges: u64,
 }
 
 /// Opens a WebSocket to `url` (path included, e.g. a proxy's `/ws://board:8266`).
@@ -78,7 +111,14 @@ pub async fn connect(
         .set_nodelay(true)
         .map_err(|e| LinkError::Io(shown.clone(), e))?;
     let (rd, mut wr) = stream.into_split();
-    let mut rd = BufReader::with_capacity(4096, rd);
+    let mut reader = Reader {
+        rd,
+        decoder: Decoder::new(),
+        buf: vec![0u8; READ_SIZE].into_boxed_slice(),
+        nudged: None,
+        eof: false,
+    };
+    quickack(&reader.rd);
     let seed = seed();
     let key = base64(
         &seed
@@ -92,17 +132,26 @@ pub async fn connect(
         "GET {path} HTTP/1.1\r\nHost: {shown}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
     wr.write_all(req.as_bytes()).await?;
-    // Read the response head byte by byte up to the blank line (the board writes it in pieces).
+    // Read the response head up to the blank line (the board writes it in pieces); what follows
+    // it is the first frames.
     let mut head = Vec::new();
     let read_head = async {
-        while !head.ends_with(b"\r\n\r\n") {
-            let b = rd.read_u8().await?;
-            head.push(b);
+        loop {
+            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                reader.decoder.push(&head[end + 4..]);
+                head.truncate(end + 4);
+                return Ok(());
+            }
             if head.len() > 8192 {
                 return Err(LinkError::Protocol("handshake reply too long"));
             }
+            let n = reader.rd.read(&mut reader.buf).await?;
+            if n == 0 {
+                return Err(LinkError::Broken(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            quickack(&reader.rd);
+            head.extend_from_slice(&reader.buf[..n]);
         }
-        Ok(())
     };
     match tokio::time::timeout(timeout, read_head).await {
         Err(_) => return Err(LinkError::Timeout(shown, timeout.as_secs())),
@@ -119,62 +168,98 @@ pub async fn connect(
     if !status.contains(" 101") {
         return Err(LinkError::Handshake(shown, status));
     }
-    Ok((Reader { rd }, Writer { wr, seed }))
+    let writer = Writer {
+        wr,
+        seed,
+        pending: Vec::new(),
+        nudges: 0,
+    };
+    Ok((reader, writer))
 }
 
+/// Re-arms Linux's TCP_QUICKACK: the next segments are acknowledged at once, not after the
+/// delayed-ACK timer (the kernel leaves quick-ACK mode by itself, hence after every read).
+#[cfg(target_os = "linux")]
+fn quickack(rd: &OwnedReadHalf) {
+    let stream: &TcpStream = rd.as_ref();
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+}
+
+/// Elsewhere the nudge alone prevents the stall (Windows' SIO_TCP_SET_ACK_FREQUENCY and
+/// macOS's system-wide setting are not used).
+#[cfg(not(target_os = "linux"))]
+fn quickack(_rd: &OwnedReadHalf) {}
+
 impl Reader {
-    /// The next data or close frame; `None` when the peer closed TCP without a close frame.
-    /// Pings and pongs are skipped (boards never send them).
-    pub async fn next(&mut self) -> Result<Option<Frame>, LinkError> {
+    /// The next frame, a stall to answer, or the end of the link. Pings and pongs are skipped
+    /// (boards never send them).
+    ///
+    /// Cancel-safe: the only `.await` is one `read()` into a buffer the reader owns (tokio's
+    /// `read` is cancel-safe), and every byte read is handed to the decoder before anything
+    /// else happens, so racing this in `select!` loses nothing: a frame cut off by a cancelled
+    /// call is completed by the next one.
+    pub async fn next(&mut self) -> Result<Incoming, LinkError> {
         loop {
-            let mut h = [0u8; 2];
-            match self.rd.read_exact(&mut h).await {
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
-                    ) =>
-                {
-                    return Ok(None)
+            if let Some(f) = self.decoded()? {
+                return Ok(Incoming::Frame(f));
+            }
+            if self.eof {
+                return Ok(Incoming::Dropped);
+            }
+            if let Some(n) = self.decoder.stalled() {
+                if self.nudged != Some(n) {
+                    self.nudged = Some(n);
+                    return Ok(Incoming::Stalled);
                 }
+            }
+            let n = match self.rd.read(&mut self.buf).await {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => 0,
+                Err(e) => return Err(e.into()),
+            };
+            self.absorb(n);
+        }
+    }
+
+    /// A frame that has already arrived, without waiting: from the decoder's buffer, else from
+    /// what the socket holds right now. `None` when nothing whole is there (then [`Reader::next`]
+    /// waits, and reports a stall if there is one).
+    pub fn ready(&mut self) -> Result<Option<Frame>, LinkError> {
+        loop {
+            if let Some(f) = self.decoded()? {
+                return Ok(Some(f));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            match self.rd.try_read(&mut self.buf) {
+                Ok(n) => self.absorb(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => self.absorb(0),
                 Err(e) => return Err(e.into()),
             }
-            let opcode = h[0] & 0x0f;
-            let masked = h[1] & 0x80 != 0;
-            let len = match h[1] & 0x7f {
-                126 => self.rd.read_u16().await? as u64,
-                127 => self.rd.read_u64().await?,
-                n => n as u64,
-            };
-            if len > 16 * 1024 * 1024 {
-                return Err(LinkError::Protocol("frame larger than 16 MiB"));
-            }
-            let mut mask = [0u8; 4];
-            if masked {
-                self.rd.read_exact(&mut mask).await?;
-            }
-            let mut payload = vec![0u8; len as usize];
-            self.rd.read_exact(&mut payload).await?;
-            if masked {
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= mask[i % 4];
-                }
-            }
-            return Ok(Some(match opcode {
-                0x1 => Frame::Text(payload),
-                0x2 | 0x0 => Frame::Binary(payload),
-                0x8 => {
-                    let code =
-                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                    let reason = payload
-                        .get(2..)
-                        .map(|r| String::from_utf8_lossy(r).into_owned())
-                        .unwrap_or_default();
-                    Frame::Close(code, reason)
-                }
-                0x9 | 0xA => continue,
-                _ => return Err(LinkError::Protocol("unknown opcode")),
+        }
+    }
+
+    /// Takes `n` bytes just read into `buf` (0: end of stream).
+    fn absorb(&mut self, n: usize) {
+        if n == 0 {
+            self.eof = true;
+            return;
+        }
+        quickack(&self.rd);
+        self.decoder.push(&self.buf[..n]);
+    }
+
+    /// The next data or close frame in the decoder.
+    fn decoded(&mut self) -> Result<Option<Frame>, LinkError> {
+        loop {
+            return Ok(Some(match self.decoder.next_frame()? {
+                None => return Ok(None),
+                Some(wsframe::Frame::Text(t)) => Frame::Text(t),
+                Some(wsframe::Frame::Binary(b)) => Frame::Binary(b),
+                Some(wsframe::Frame::Close { code, reason }) => Frame::Close(code, reason),
+                Some(wsframe::Frame::Ping(_) | wsframe::Frame::Pong(_)) => continue,
             }));
         }
     }
@@ -182,43 +267,64 @@ impl Reader {
 
 impl Writer {
     pub async fn text(&mut self, payload: &[u8]) -> Result<(), LinkError> {
-        self.frame(0x1, payload).await
+        self.frame(Outgoing::Text(payload)).await
     }
 
     pub async fn binary(&mut self, payload: &[u8]) -> Result<(), LinkError> {
-        self.frame(0x2, payload).await
+        self.frame(Outgoing::Binary(payload)).await
     }
 
     /// An empty close frame (a status code would keep the board's session open: spec §2).
     pub async fn close(&mut self) -> Result<(), LinkError> {
-        self.frame(0x8, &[]).await?;
+        self.frame(Outgoing::Close).await?;
         let _ = self.wr.shutdown().await;
         Ok(())
     }
 
+    /// Answers [`Incoming::Stalled`]: one empty, masked ping, so that a segment (carrying the
+    /// ACK the board waits for) leaves now. Never waits: when the socket cannot take it at once
+    /// (the board is not reading), there is no point and it is skipped; a part the socket took
+    /// only in part is finished before the next frame.
+    pub fn nudge(&mut self) -> Result<(), LinkError> {
+        if self.pending.is_empty() {
+            let mask = self.mask();
+            wsframe::encode(Outgoing::Nudge, mask, &mut self.pending)?;
+            self.nudges += 1;
+        }
+        match self.wr.try_write(&self.pending) {
+            Ok(n) => {
+                self.pending.drain(..n);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Nudges sent so far.
+    pub fn nudges(&self) -> u64 {
+        self.nudges
+    }
+
     /// One masked, unfragmented frame in one write. Payloads over 65535 bytes are refused: the
     /// caller splits them (a board drops the socket on a 64-bit length).
-    async fn frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), LinkError> {
-        if payload.len() > 65535 {
-            return Err(LinkError::Protocol("frame over 65535 bytes"));
+    async fn frame(&mut self, frame: Outgoing<'_>) -> Result<(), LinkError> {
+        let mask = self.mask();
+        let mut buf = Vec::new();
+        wsframe::encode(frame, mask, &mut buf)?;
+        if !self.pending.is_empty() {
+            buf.splice(0..0, std::mem::take(&mut self.pending));
         }
-        let mut buf = Vec::with_capacity(payload.len() + 8);
-        buf.push(0x80 | opcode);
-        if payload.len() < 126 {
-            buf.push(0x80 | payload.len() as u8);
-        } else {
-            buf.push(0x80 | 126);
-            buf.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        }
+        self.wr.write_all(&buf).await?;
+        Ok(())
+    }
+
+    fn mask(&mut self) -> [u8; 4] {
         self.seed = self
             .seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let mask = ((self.seed >> 32) as u32).to_be_bytes();
-        buf.extend_from_slice(&mask);
-        buf.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.wr.write_all(&buf).await?;
-        Ok(())
+        ((self.seed >> 32) as u32).to_be_bytes()
     }
 }
 

@@ -4,7 +4,11 @@
 //! `ws://localhost:8765/ws://BOARD:8266` and the proxy forwards to the board named in the path.
 //! Frames keep their type and are forwarded at once (TCP_NODELAY, no delays); messages over
 //! 65535 bytes are split for the board; board text is re-framed as whole UTF-8 (a browser drops
-//! the connection on an invalid text frame); a close on either side closes the other (towards
+//! the connection on an invalid text frame) and merged: the many tiny text frames a board
+//! writes that arrive together go to the browser as one message (≤ 64 KB, in order with binary
+//! frames), since a browser pays per message. The board link is [`crate::link`]'s: cancel-safe
+//! reads, and stalls (a header without its payload, held by the board's Nagle until our ACK)
+//! answered with a nudge. A close on either side closes the other (towards
 //! the board with an empty close frame; a board that drops TCP is passed on as a dropped
 //! connection, which the page reads exactly as a direct link). A get is read ahead: the proxy
 //! acks each chunk to the board itself (`webrepl_core::readahead`), so the board is paced by the
@@ -27,7 +31,7 @@ use webrepl_core::readahead::ReadAhead;
 use webrepl_core::utf8::{prefix_at_boundary, Utf8Stream};
 use webrepl_core::{parse_board_url, BoardUrl};
 
-use crate::link::{self, Frame, LinkError};
+use crate::link::{self, Frame, Incoming, LinkError};
 
 /// Close codes the proxy sends to the browser, with reasons the page shows as they are.
 pub mod codes {
@@ -273,7 +277,14 @@ where
     );
 }
 
+/// Most bytes of one text message to the browser (merged board frames).
+const MAX_MESSAGE: usize = 64 * 1024;
+
 /// Moves frames both ways until one side closes. Returns (bytes up, bytes down, how it ended).
+///
+/// Board text is merged: all text decoded from one read of the board's socket, and whatever
+/// else has already arrived, goes to the browser as one message (whole UTF-8, at most 64 KB),
+/// in order with binary frames. No timer: a lone keystroke's echo goes out as soon as it is in.
 async fn forward<S>(
     browser: tokio_tungstenite::WebSocketStream<S>,
     mut reader: link::Reader,
@@ -288,7 +299,8 @@ where
     let mut up = 0u64;
     let mut down = 0u64;
     let mut utf8 = Utf8Stream::new();
-    let how = loop {
+    let mut text = String::new();
+    let how = 'session: loop {
         tokio::select! {
             msg = from_browser.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
@@ -316,43 +328,87 @@ where
                 }
                 Some(Ok(_)) => {}
             },
-            frame = reader.next() => match frame {
-                Ok(Some(Frame::Text(bytes))) => {
-                    down += bytes.len() as u64;
-                    let mut s = String::new();
-                    utf8.decode(&bytes, &mut s);
-                    if !s.is_empty() && to_browser.send(Message::text(s)).await.is_err() {
-                        break "the browser went away".to_owned();
+            incoming = reader.next() => {
+                let first = match incoming {
+                    Ok(Incoming::Stalled) => {
+                        // The board holds a payload until it sees our ACK: make one leave now.
+                        let _ = writer.nudge();
+                        continue;
                     }
+                    Ok(Incoming::Frame(f)) => f,
+                    Ok(Incoming::Dropped) | Err(_) => {
+                        // The board dropped TCP (soft reset, failed get, …): drop the browser's
+                        // link the same way, so the page sees what a direct connection shows.
+                        utf8.finish(&mut text);
+                        let _ = send_text(&mut to_browser, &mut text).await;
+                        break "the board dropped the connection".to_owned();
+                    }
+                };
+                // This frame and every whole frame already here, text merged. (A malformed
+                // frame or the end of the stream comes out of `next()` on the next turn.)
+                let mut next = Some(first);
+                while let Some(frame) = next.take() {
+                    match frame {
+                        Frame::Text(bytes) => {
+                            down += bytes.len() as u64;
+                            utf8.decode(&bytes, &mut text);
+                            if text.len() >= MAX_MESSAGE {
+                                // Enough for one message: let the browser's side have a turn.
+                                break;
+                            }
+                        }
+                        Frame::Binary(b) => {
+                            down += b.len() as u64;
+                            if send_text(&mut to_browser, &mut text).await.is_err() {
+                                break 'session "the browser went away".to_owned();
+                            }
+                            // Ask for the next get chunk first, so it travels while this one is
+                            // passed on.
+                            for _ in 0..ahead.from_board(&b) {
+                                let _ = writer.binary(&[0]).await;
+                            }
+                            if to_browser.send(Message::binary(b)).await.is_err() {
+                                break 'session "the browser went away".to_owned();
+                            }
+                        }
+                        Frame::Close(..) => {
+                            let _ = send_text(&mut to_browser, &mut text).await;
+                            let _ = to_browser.send(Message::Close(None)).await;
+                            break 'session "the board closed".to_owned();
+                        }
+                    }
+                    next = reader.ready().unwrap_or(None);
                 }
-                Ok(Some(Frame::Binary(b))) => {
-                    down += b.len() as u64;
-                    // Ask for the next get chunk first, so it travels while this one is passed on.
-                    for _ in 0..ahead.from_board(&b) {
-                        let _ = writer.binary(&[0]).await;
-                    }
-                    if to_browser.send(Message::binary(b)).await.is_err() {
-                        break "the browser went away".to_owned();
-                    }
-                }
-                Ok(Some(Frame::Close(..))) => {
-                    let _ = to_browser.send(Message::Close(None)).await;
-                    break "the board closed".to_owned();
-                }
-                Ok(None) | Err(_) => {
-                    // The board dropped TCP (soft reset, failed get, …): drop the browser's link the
-                    // same way, so the page sees what a direct connection would show.
-                    let mut s = String::new();
-                    utf8.finish(&mut s);
-                    if !s.is_empty() {
-                        let _ = to_browser.send(Message::text(s)).await;
-                    }
-                    break "the board dropped the connection".to_owned();
+                if send_text(&mut to_browser, &mut text).await.is_err() {
+                    break 'session "the browser went away".to_owned();
                 }
             },
         }
     };
+    let how = match writer.nudges() {
+        0 => how,
+        n => format!("{how}; {n} ACK nudges to the board"),
+    };
     (up, down, how)
+}
+
+/// Sends the text gathered for the browser (in parts of at most [`MAX_MESSAGE`] bytes that end
+/// on character boundaries) and clears it.
+async fn send_text<W>(to_browser: &mut W, text: &mut String) -> Result<(), ()>
+where
+    W: futures_util::Sink<Message> + Unpin,
+{
+    let mut rest: &str = text;
+    while !rest.is_empty() {
+        let part = prefix_at_boundary(rest, MAX_MESSAGE);
+        to_browser
+            .send(Message::text(part.to_owned()))
+            .await
+            .map_err(|_| ())?;
+        rest = &rest[part.len()..];
+    }
+    text.clear();
+    Ok(())
 }
 
 /// Whether the proxy may connect to `target`: local addresses by default (loopback, private,

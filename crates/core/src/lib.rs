@@ -26,6 +26,7 @@ pub mod station;
 pub mod tail;
 pub mod transfer;
 pub mod utf8;
+pub mod wsframe;
 
 pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
