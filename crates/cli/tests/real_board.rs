@@ -211,6 +211,12 @@ async fn round_trips(writes: Writes, size: usize) {
         );
     }
     assert_eq!(board.violations(), Vec::<String>::new());
+    if writes == Writes::HoldUntilHeard {
+        assert!(
+            board.empty_pings() > 0,
+            "the payloads came without a nudge?"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
