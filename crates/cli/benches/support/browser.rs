@@ -65,14 +65,17 @@ pub async fn print_run(url: &str, password: &str, lines: u32, python: bool) -> O
             .ok()?;
     }
     let started = Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
     let typing = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
-        loop {
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
             tick.tick().await;
             if tx.send(Message::text(" ")).await.is_err() {
-                return tx;
+                break;
             }
         }
+        tx
     });
     let last = format!("L{:06}\r\n", lines - 1);
     let mut messages = 0;
@@ -102,7 +105,7 @@ pub async fn print_run(url: &str, password: &str, lines: u32, python: bool) -> O
         }
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    typing.abort();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     // The link is up if the board's prompt follows.
     let end = text.rfind(&last).map_or(text.len(), |at| at + last.len());
     while link_up && !text[end..].contains(">>> ") {
