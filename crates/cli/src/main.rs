@@ -404,7 +404,7 @@ async fn main() {
                         }
                     }
                 }
-                FsReply::Done => {}
+                FsReply::Done | FsReply::Digest(_) => {}
             }
         }
         Cmd::Rm { target, conn } => {

@@ -57,6 +57,8 @@ pub enum FsOp {
     },
     /// Removes a file if it exists (cleanup of an upload's temporary file).
     Discard { path: String },
+    /// The size and SHA-256 of a file, if it exists (to skip rewriting an unchanged file).
+    Digest { path: String },
 }
 
 impl FsOp {
@@ -64,7 +66,10 @@ impl FsOp {
     pub fn path(&self) -> &str {
         match self {
             FsOp::List { dir } | FsOp::Tree { dir } => dir,
-            FsOp::Remove { path } | FsOp::Mkdir { path, .. } | FsOp::Discard { path } => path,
+            FsOp::Remove { path }
+            | FsOp::Mkdir { path, .. }
+            | FsOp::Discard { path }
+            | FsOp::Digest { path } => path,
             FsOp::Rename { from, .. } => from,
             FsOp::Commit { path, .. } => path,
         }
@@ -91,13 +96,14 @@ impl FsOp {
                 size,
             },
             FsOp::Discard { path } => FsOp::Discard { path: n(&path)? },
+            FsOp::Digest { path } => FsOp::Digest { path: n(&path)? },
         })
     }
 
     /// Every path the operation changes (to check them against protected paths).
     pub fn changed_paths(&self) -> Vec<&str> {
         match self {
-            FsOp::List { .. } | FsOp::Tree { .. } => vec![],
+            FsOp::List { .. } | FsOp::Tree { .. } | FsOp::Digest { .. } => vec![],
             FsOp::Remove { path } | FsOp::Mkdir { path, .. } | FsOp::Discard { path } => {
                 vec![path]
             }
@@ -111,6 +117,9 @@ impl FsOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsReply {
     Listing(Vec<Entry>),
+    /// [`FsOp::Digest`]: the file's size and SHA-256 (lowercase hex), or `None` when it does
+    /// not exist.
+    Digest(Option<(u64, String)>),
     Done,
 }
 
@@ -283,6 +292,18 @@ const COMMIT: &str = "def _w(t,p,n):
  except:os.remove(p);os.rename(t,p)
 ";
 
+const DIGEST: &str = "def _w(p):
+ import hashlib as h,binascii as b
+ try:f=open(p,'rb')
+ except:return print('-')
+ d=h.sha256();n=0
+ while 1:
+  c=f.read(512)
+  if not c:break
+  d.update(c);n+=len(c)
+ f.close();print(n,b.hexlify(d.digest()).decode())
+";
+
 const DISCARD: &str = "def _w(p):
  import os
  try:os.remove(p)
@@ -323,6 +344,7 @@ fn script_pieces(op: &FsOp) -> (&'static str, String) {
             (COMMIT, format!("{},{},{size}", py_str(temp), py_str(path)))
         }
         FsOp::Discard { path } => (DISCARD, py_str(path)),
+        FsOp::Digest { path } => (DIGEST, py_str(path)),
     };
     (body, format!("try:_w({args})\nfinally:del _w\n"))
 }
@@ -365,6 +387,25 @@ pub fn parse_reply(op: &FsOp, stdout: &[u8], stderr: &[u8]) -> Result<FsReply, F
                 });
             }
             Ok(FsReply::Done)
+        }
+        FsOp::Digest { .. } => {
+            let text = String::from_utf8_lossy(stdout);
+            let text = text.trim();
+            if text == "-" {
+                return Ok(FsReply::Digest(None));
+            }
+            let mut parts = text.split(' ');
+            let size = parts.next().and_then(|n| n.parse().ok());
+            let hex = parts.next().filter(|h| {
+                h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) && parts.next().is_none()
+            });
+            match (size, hex) {
+                (Some(n), Some(h)) => Ok(FsReply::Digest(Some((n, h.to_ascii_lowercase())))),
+                _ => Err(FsError::Protocol(format!(
+                    "digest line {:?}",
+                    &text[..text.len().min(80)]
+                ))),
+            }
         }
         FsOp::Rename { to, .. } if String::from_utf8_lossy(stdout).trim() == "EXISTS" => {
             Err(FsError::Board {
@@ -519,6 +560,7 @@ mod tests {
                     size: u64::from(u32::MAX),
                 },
                 FsOp::Discard { path: p.into() },
+                FsOp::Digest { path: p.into() },
             ];
             for op in ops {
                 for s in script_parts(&op) {
@@ -560,6 +602,25 @@ mod tests {
             parse_reply(&FsOp::List { dir: "/".into() }, garbage, b""),
             Err(FsError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn digests_parse_or_say_missing() {
+        let op = FsOp::Digest {
+            path: "/lib.py".into(),
+        };
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(
+            parse_reply(&op, format!("3 {hex}\r\n").as_bytes(), b""),
+            Ok(FsReply::Digest(Some((3, hex.into()))))
+        );
+        assert_eq!(parse_reply(&op, b"-\r\n", b""), Ok(FsReply::Digest(None)));
+        assert!(matches!(
+            parse_reply(&op, b"3 abc\r\n", b""),
+            Err(FsError::Protocol(_))
+        ));
+        let err = parse_reply(&op, b"", b"ImportError: no module named 'hashlib'\r\n");
+        assert!(matches!(err, Err(FsError::Board { .. })), "{err:?}");
     }
 
     #[test]
