@@ -163,8 +163,8 @@ pub trait ProjectHost {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stage {
-    /// Waiting for the digests of these files (path, id).
-    Checking(Vec<(String, FsId)>),
+    /// Waiting for digests: each operation's id and the files it covers.
+    Checking(Vec<(FsId, Vec<String>)>),
     /// Waiting for these uploads.
     Writing(Vec<(String, FsId)>),
     Done,
@@ -223,10 +223,15 @@ impl ProjectRun {
             let p = run.launch(host);
             return (run, p);
         }
+        let paths: Vec<String> = targets.into_iter().map(|(p, _)| p).collect();
         let mut checking = Vec::new();
-        for (path, _) in targets {
-            match host.fs(FsOp::Digest { path: path.clone() }) {
-                Ok(id) => checking.push((path, id)),
+        for op in files::digest_ops(&paths) {
+            let FsOp::Digest { paths } = &op else {
+                continue;
+            };
+            let paths = paths.clone();
+            match host.fs(op) {
+                Ok(id) => checking.push((id, paths)),
                 Err(e) => return (run, Progress::Failed(ProjectError::Board(e))),
             }
         }
@@ -242,7 +247,8 @@ impl ProjectRun {
     /// Whether `id` is one of this run's file operations.
     pub fn owns(&self, id: FsId) -> bool {
         match &self.stage {
-            Stage::Checking(w) | Stage::Writing(w) => w.iter().any(|(_, i)| *i == id),
+            Stage::Checking(w) => w.iter().any(|(i, _)| *i == id),
+            Stage::Writing(w) => w.iter().any(|(_, i)| *i == id),
             Stage::Done => false,
         }
     }
@@ -263,22 +269,25 @@ impl ProjectRun {
         }
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Checking(mut waiting) => {
-                let Some(pos) = waiting.iter().position(|(_, i)| *i == id) else {
+                let Some(pos) = waiting.iter().position(|(i, _)| *i == id) else {
                     self.stage = Stage::Checking(waiting);
                     return Progress::Working;
                 };
-                let (path, _) = waiting.remove(pos);
-                let changed = match state {
-                    FsState::Done(FsReply::Digest(have)) => *have != self.wanted(&path),
-                    // No hashlib, or another board-side error: write the file anyway.
-                    FsState::Failed(FsError::Board { .. } | FsError::Protocol(_)) => true,
+                let (_, paths) = waiting.remove(pos);
+                let have: Vec<Option<(u64, String)>> = match state {
+                    FsState::Done(FsReply::Digests(d)) => d.clone(),
+                    // No hashlib, or another board-side error: write the files anyway.
+                    FsState::Failed(FsError::Board { .. } | FsError::Protocol(_)) => vec![],
                     FsState::Failed(e) => return self.fail(ProjectError::Board(e.to_string())),
-                    _ => true,
+                    _ => vec![],
                 };
-                if changed {
-                    self.to_write.push(path);
-                } else {
-                    self.unchanged += 1;
+                for (i, path) in paths.into_iter().enumerate() {
+                    let same = have.get(i).is_some_and(|h| *h == self.wanted(&path));
+                    if same {
+                        self.unchanged += 1;
+                    } else {
+                        self.to_write.push(path);
+                    }
                 }
                 if waiting.is_empty() {
                     return self.write_changed(host);
@@ -375,7 +384,10 @@ mod tests {
     impl ProjectHost for Host {
         fn fs(&mut self, op: FsOp) -> Result<FsId, String> {
             self.next += 1;
-            self.calls.push(format!("digest {}", op.path()));
+            let FsOp::Digest { paths } = op else {
+                return Err(format!("{op:?}"));
+            };
+            self.calls.push(format!("digest {}", paths.join(" ")));
             Ok(FsId(self.next))
         }
         fn upload(&mut self, path: &str, data: Vec<u8>) -> Result<FsId, String> {
@@ -399,12 +411,13 @@ mod tests {
         .unwrap()
     }
 
-    fn digest_of(p: &Project, name: &str) -> FsState {
-        let f = p.others().find(|f| f.name == name).unwrap();
-        FsState::Done(FsReply::Digest(Some((
-            f.source.len() as u64,
-            sha256_hex(f.source.as_bytes()),
-        ))))
+    fn digest(p: &Project, name: &str) -> Option<(u64, String)> {
+        let f = p.others().find(|f| f.name == name)?;
+        Some((f.source.len() as u64, sha256_hex(f.source.as_bytes())))
+    }
+
+    fn digests(d: Vec<Option<(u64, String)>>) -> FsState {
+        FsState::Done(FsReply::Digests(d))
     }
 
     #[test]
@@ -467,16 +480,12 @@ mod tests {
         let mut h = Host::default();
         let (mut run, progress) = ProjectRun::start(p.clone(), "/", "ann", &mut h);
         assert_eq!(progress, Progress::Working);
-        assert_eq!(h.calls, ["digest /lib.py", "digest /pkg/util.py"]);
+        assert_eq!(h.calls, ["digest /lib.py /pkg/util.py"]);
         // lib.py is missing, pkg/util.py differs.
+        let stale = digests(vec![None, Some((6, "0".repeat(64)))]);
+        assert_eq!(run.on_fs(FsId(1), &stale, &mut h), Progress::Working);
         assert_eq!(
-            run.on_fs(FsId(1), &FsState::Done(FsReply::Digest(None)), &mut h),
-            Progress::Working
-        );
-        let stale = FsState::Done(FsReply::Digest(Some((6, "0".repeat(64)))));
-        assert_eq!(run.on_fs(FsId(2), &stale, &mut h), Progress::Working);
-        assert_eq!(
-            &h.calls[2..],
+            &h.calls[1..],
             ["upload /lib.py 25", "upload /pkg/util.py 6"]
         );
         assert!(
@@ -484,11 +493,11 @@ mod tests {
             "nothing runs before the files are written"
         );
         assert_eq!(
-            run.on_fs(FsId(3), &FsState::Done(FsReply::Done), &mut h),
+            run.on_fs(FsId(2), &FsState::Done(FsReply::Done), &mut h),
             Progress::Working
         );
         assert_eq!(
-            run.on_fs(FsId(4), &FsState::Done(FsReply::Done), &mut h),
+            run.on_fs(FsId(3), &FsState::Done(FsReply::Done), &mut h),
             Progress::Started {
                 written: 2,
                 unchanged: 0
@@ -503,8 +512,8 @@ mod tests {
         let p = three();
         let mut h = Host::default();
         let (mut run, _) = ProjectRun::start(p.clone(), "/", "ann", &mut h);
-        run.on_fs(FsId(1), &digest_of(&p, "lib.py"), &mut h);
-        let done = run.on_fs(FsId(2), &digest_of(&p, "pkg/util.py"), &mut h);
+        let same = digests(vec![digest(&p, "lib.py"), digest(&p, "pkg/util.py")]);
+        let done = run.on_fs(FsId(1), &same, &mut h);
         assert_eq!(
             done,
             Progress::Started {
@@ -512,10 +521,7 @@ mod tests {
                 unchanged: 2
             }
         );
-        assert_eq!(
-            h.calls,
-            ["digest /lib.py", "digest /pkg/util.py", "run ann"]
-        );
+        assert_eq!(h.calls, ["digest /lib.py /pkg/util.py", "run ann"]);
     }
 
     #[test]
@@ -523,10 +529,14 @@ mod tests {
         let p = three();
         let mut h = Host::default();
         let (mut run, _) = ProjectRun::start(p.clone(), "/", "ann", &mut h);
-        run.on_fs(FsId(1), &FsState::Done(FsReply::Digest(None)), &mut h);
-        run.on_fs(FsId(2), &digest_of(&p, "pkg/util.py"), &mut h);
+        run.on_fs(
+            FsId(1),
+            &digests(vec![None, digest(&p, "pkg/util.py")]),
+            &mut h,
+        );
+        assert_eq!(&h.calls[1..], ["upload /lib.py 25"]);
         let failed = run.on_fs(
-            FsId(3),
+            FsId(2),
             &FsState::Failed(FsError::SizeMismatch {
                 path: "/lib.py".into(),
                 got: 1,
@@ -545,7 +555,7 @@ mod tests {
         assert!(run.is_done());
         // Late events of a finished run change nothing.
         assert_eq!(
-            run.on_fs(FsId(3), &FsState::Done(FsReply::Done), &mut h),
+            run.on_fs(FsId(2), &FsState::Done(FsReply::Done), &mut h),
             Progress::Working
         );
     }
@@ -560,12 +570,11 @@ mod tests {
             message: "ImportError: no module named 'hashlib'".into(),
         });
         run.on_fs(FsId(1), &no_hashlib, &mut h);
-        run.on_fs(FsId(2), &no_hashlib, &mut h);
         assert_eq!(
-            &h.calls[2..],
+            &h.calls[1..],
             ["upload /lib.py 25", "upload /pkg/util.py 6"]
         );
-        let lost = run.on_fs(FsId(3), &FsState::Failed(FsError::ConnectionLost), &mut h);
+        let lost = run.on_fs(FsId(2), &FsState::Failed(FsError::ConnectionLost), &mut h);
         assert!(matches!(lost, Progress::Failed(ProjectError::Write { .. })));
     }
 
