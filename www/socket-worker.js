@@ -109,7 +109,7 @@ class ReadAhead {
     return 0;
   }
 }
-if (typeof module !== 'undefined') module.exports = { ReadAhead };
+
 
 // Delayed-ACK nudges (docs/board-behaviour.md, "Speed"). A board writes each frame as header,
 // then payload, and holds the payload until our system acknowledges the header, which it delays
@@ -124,6 +124,11 @@ const NUDGE_FOR_MS = 80;
 let nudging = false;
 let nudgeUntil = 0;
 let nudgeTimer = 0;
+
+/** Whether a link to `url` needs nudges: not through `webrepl proxy` (`ws://HOST/ws://BOARD…`). */
+function wantsNudges(url) {
+  return !/^wss?:\/\/[^/]+\/+wss?:\/\//i.test(url);
+}
 
 function activity() {
   if (!nudging) return;
@@ -140,6 +145,8 @@ function nudge() {
   }
   nudgeTimer = setTimeout(nudge, NUDGE_EVERY_MS);
 }
+
+if (typeof module !== 'undefined') module.exports = { ReadAhead, wantsNudges };
 
 const readAhead = new ReadAhead(256);
 let selfAcks = 0; // acks this worker sent (the page did not count them)
@@ -213,7 +220,7 @@ onmessage = (e) => {
       return;
     }
     ws.binaryType = 'arraybuffer';
-    nudging = m.nudge !== false && !/^wss?:\/\/[^/]+\/+wss?:\/\//i.test(m.url);
+    nudging = wantsNudges(m.url);
     ws.onopen = () => { postMessage({ t: 'open' }); activity(); };
     ws.onmessage = (ev) => {
       activity();
