@@ -414,7 +414,7 @@ impl Page {
         // At a station, transfers are shared with the room; one run for someone else is theirs.
         let station = self.station.borrow().clone();
         if let Some(st) = station {
-            if st.transfer_event(&e) || st.fs_event(&e) {
+            if st.transfer_event(&e) || st.fs_event(&e) || st.project_event(self.as_ref(), &e) {
                 return;
             }
         }

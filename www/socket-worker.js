@@ -109,7 +109,44 @@ class ReadAhead {
     return 0;
   }
 }
-if (typeof module !== 'undefined') module.exports = { ReadAhead };
+
+
+// Delayed-ACK nudges (docs/board-behaviour.md, "Speed"). A board writes each frame as header,
+// then payload, and holds the payload until our system acknowledges the header, which it delays
+// by ~40 ms (Linux) to 200 ms (Windows) when we have nothing to send: every echo, prompt and
+// reply of a raw-REPL exchange would wait that long. A page cannot see a frame's header arrive,
+// so while frames come and go (and for NUDGE_FOR_MS after), the worker sends an empty text frame
+// every NUDGE_EVERY_MS; its segment carries the ACK, and the board ignores empty frames in every
+// state. Through `webrepl proxy` there is no need (the proxy nudges the board itself and writes
+// whole frames to us), so a proxy URL (`…/ws://BOARD…`) turns this off.
+const NUDGE_EVERY_MS = 2;
+const NUDGE_FOR_MS = 80;
+let nudging = false;
+let nudgeUntil = 0;
+let nudgeTimer = 0;
+
+/** Whether a link to `url` needs nudges: not through `webrepl proxy` (`ws://HOST/ws://BOARD…`). */
+function wantsNudges(url) {
+  return !/^wss?:\/\/[^/]+\/+wss?:\/\//i.test(url);
+}
+
+function activity() {
+  if (!nudging) return;
+  nudgeUntil = performance.now() + NUDGE_FOR_MS;
+  if (!nudgeTimer) nudgeTimer = setTimeout(nudge, NUDGE_EVERY_MS);
+}
+
+function nudge() {
+  nudgeTimer = 0;
+  if (!ws || ws.readyState !== 1 || performance.now() > nudgeUntil) return;
+  // Anything still unsent carries the ACK by itself.
+  if (ws.bufferedAmount === 0) {
+    try { ws.send(''); } catch { /* closing */ }
+  }
+  nudgeTimer = setTimeout(nudge, NUDGE_EVERY_MS);
+}
+
+if (typeof module !== 'undefined') module.exports = { ReadAhead, wantsNudges };
 
 const readAhead = new ReadAhead(256);
 let selfAcks = 0; // acks this worker sent (the page did not count them)
@@ -183,8 +220,10 @@ onmessage = (e) => {
       return;
     }
     ws.binaryType = 'arraybuffer';
-    ws.onopen = () => postMessage({ t: 'open' });
+    nudging = wantsNudges(m.url);
+    ws.onopen = () => { postMessage({ t: 'open' }); activity(); };
     ws.onmessage = (ev) => {
+      activity();
       if (typeof ev.data === 'string') {
         text += ev.data;
       } else {
@@ -207,6 +246,7 @@ onmessage = (e) => {
     // Sends after the close are dropped, as a closed WebSocket would.
   } else if (m.t === 'text') {
     try { ws.send(m.d); queued += m.n; } catch { /* closing */ }
+    activity();
     reportSent();
   } else if (m.t === 'bin') {
     // The page's frames since its last message, each sent as a frame of its own.
@@ -218,6 +258,7 @@ onmessage = (e) => {
       // Acks dropped here count as sent for the page's send-buffer limit.
       queued += buf.byteLength;
     }
+    activity();
     reportSent();
   } else if (m.t === 'close') {
     flush();

@@ -1,11 +1,12 @@
 //! The station's settings from Edrys (`stationConfig`): `websocket`, `execute`, `input`,
-//! `protect` and `student_dir`.
+//! `protect`, `student_dir` and `project_dir`; and what an `execute` message carries.
 //!
 //! Edrys hands configs over already parsed (an object), as `""` when left empty, or as the raw
 //! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
 //! accepted: what cannot be used becomes a warning a person can act on, never a crash.
 
 use serde_yaml::Value;
+use webrepl_core::project::Project;
 use webrepl_core::station::{FilePolicy, InputPolicy};
 use webrepl_core::{parse_board_url, BoardUrl};
 
@@ -19,6 +20,8 @@ pub struct StationConfig {
     pub input: InputPolicy,
     /// Protected paths and student folders.
     pub files: FilePolicy,
+    /// Where the other files of a multi-file project are written (students: their own folder).
+    pub project_dir: String,
     /// What was wrong with the config, for the person at the station.
     pub warnings: Vec<String>,
 }
@@ -32,6 +35,7 @@ impl Default for StationConfig {
             execute: DEFAULT_EXECUTE.into(),
             input: InputPolicy::Everyone,
             files: FilePolicy::default(),
+            project_dir: "/".into(),
             warnings: vec![],
         }
     }
@@ -137,6 +141,18 @@ pub fn parse_station_config(text: &str) -> StationConfig {
             kind(other)
         )),
     }
+    match get("project_dir") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        Some(Value::String(s)) => match webrepl_core::files::normalize(s.trim()) {
+            Ok(p) => cfg.project_dir = p,
+            Err(e) => cfg.warnings.push(format!("project_dir: {e}; using /")),
+        },
+        Some(other) => cfg.warnings.push(format!(
+            "project_dir should be a board folder like /project, not {}; using /",
+            kind(other)
+        )),
+    }
     cfg
 }
 
@@ -172,25 +188,30 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// What an `execute` message carries: the source text, or module-editor's multi-file JSON.
-pub fn code_from_body(body: &serde_json_like::Body) -> Result<String, String> {
+/// What an `execute` message carries: the source text (module-editor with one file,
+/// module-monaco-editor), module-editor's multi-file body `{"file": {name: source, …}}` (sent
+/// as a JSON string), or `{name: source, …}`. Text that merely starts with `{` but is not such
+/// an object is code.
+pub fn project_from_body(body: &serde_json_like::Body) -> Result<Project, String> {
     match body {
         serde_json_like::Body::Text(t) => {
             let trimmed = t.trim_start();
             if trimmed.starts_with('{') {
-                if let Ok(Value::Mapping(files)) = serde_yaml::from_str::<Value>(trimmed) {
-                    return code_from_files(&files);
+                if let Ok(Value::Mapping(m)) = serde_yaml::from_str::<Value>(trimmed) {
+                    if let Some(files) = project_files(&m) {
+                        return project(files);
+                    }
                 }
             }
-            Ok(t.clone())
+            Ok(Project::single(t))
         }
         serde_json_like::Body::Json(text) => match serde_yaml::from_str::<Value>(text) {
-            Ok(Value::Mapping(files)) => code_from_files(&files),
-            Ok(Value::String(s)) => Ok(s),
-            _ => Err(
-                "the execute message carries no code (expected text, or {\"file.py\": \"code\"})"
-                    .into(),
-            ),
+            Ok(Value::Mapping(m)) => match project_files(&m) {
+                Some(files) => project(files),
+                None => Err(NO_CODE.into()),
+            },
+            Ok(Value::String(s)) => Ok(Project::single(&s)),
+            _ => Err(NO_CODE.into()),
         },
         serde_json_like::Body::Other(what) => Err(format!(
             "the execute message carries {what}, not code (text)"
@@ -198,27 +219,23 @@ pub fn code_from_body(body: &serde_json_like::Body) -> Result<String, String> {
     }
 }
 
-/// module-editor sends `{"main.py": "…", "lib.py": "…"}`: run `main.py` if present, else the
-/// files in order.
-fn code_from_files(files: &serde_yaml::Mapping) -> Result<String, String> {
-    let texts: Vec<(String, String)> = files
+const NO_CODE: &str = "the execute message carries no code (expected text, {\"file\": {\"main.py\": \"code\"}} or {\"main.py\": \"code\"})";
+
+fn project(files: Vec<(String, String)>) -> Result<Project, String> {
+    Project::new(files).map_err(|e| e.to_string())
+}
+
+/// name → source from `{"file": {…}}` or `{…}`; `None` when the object is not made of files.
+fn project_files(m: &serde_yaml::Mapping) -> Option<Vec<(String, String)>> {
+    let inner = match m.get(Value::String("file".into())) {
+        Some(Value::Mapping(files)) if m.len() == 1 => files,
+        _ => m,
+    };
+    let files: Vec<(String, String)> = inner
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
-        .collect();
-    if texts.is_empty() {
-        return Err("the execute message's files carry no code".into());
-    }
-    if let Some((_, main)) = texts
-        .iter()
-        .find(|(k, _)| k == "main.py" || k.ends_with("/main.py"))
-    {
-        return Ok(main.clone());
-    }
-    Ok(texts
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect::<Vec<_>>()
-        .join("\n"))
+        .map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+        .collect::<Option<_>>()?;
+    (!files.is_empty()).then_some(files)
 }
 
 /// A message body as it came from JavaScript, classified without JS types (testable natively).
@@ -315,23 +332,54 @@ mod tests {
 
     #[test]
     fn execute_bodies() {
+        let entry = |b: &Body| project_from_body(b).map(|p| p.entry().source.clone());
+        let names = |b: &Body| {
+            project_from_body(b).map(|p| p.others().map(|f| f.name.clone()).collect::<Vec<_>>())
+        };
+        assert_eq!(entry(&Body::Text("print(1)".into())), Ok("print(1)".into()));
+        // module-editor, several files: the string JSON.stringify({file}).
+        let multi =
+            serde_json::json!({"file": {"main.py": "import lib\nprint(lib.X)", "lib.py": "X = 5"}});
+        let body = Body::Text(multi.to_string());
+        assert_eq!(entry(&body), Ok("import lib\nprint(lib.X)".into()));
+        assert_eq!(names(&body), Ok(vec!["lib.py".to_owned()]));
+        // The same as an object, and the older top-level form.
         assert_eq!(
-            code_from_body(&Body::Text("print(1)".into())),
-            Ok("print(1)".into())
+            names(&Body::Json(multi.to_string())),
+            Ok(vec!["lib.py".to_owned()])
         );
         assert_eq!(
-            code_from_body(&Body::Text(
+            entry(&Body::Text(
                 r#"{"main.py": "print(2)", "x.py": "y=1"}"#.into()
             )),
             Ok("print(2)".into())
         );
         assert_eq!(
-            code_from_body(&Body::Json(r#"{"a.py": "a=1", "b.py": "print(a)"}"#.into())),
-            Ok("a=1\nprint(a)".into())
+            entry(&Body::Json(r#"{"a.py": "a=1", "b.py": "print(a)"}"#.into())),
+            Ok("a=1".into())
         );
-        assert!(code_from_body(&Body::Other("a number".into()))
+        // Python that starts with a brace is code, not a project.
+        assert_eq!(
+            entry(&Body::Text("{'a': 1}.get('a')".into())),
+            Ok("{'a': 1}.get('a')".into())
+        );
+        assert!(project_from_body(&Body::Other("a number".into()))
             .unwrap_err()
             .contains("not code"));
-        assert!(code_from_body(&Body::Json("{}".into())).is_err());
+        assert!(project_from_body(&Body::Json("{}".into())).is_err());
+        assert!(project_from_body(&Body::Text(
+            r#"{"file": {"../boot.py": "x", "main.py": ""}}"#.into()
+        ))
+        .unwrap_err()
+        .contains("../boot.py"));
+    }
+
+    #[test]
+    fn project_folder() {
+        let c = parse_station_config("websocket: ws://h:1\nproject_dir: /proj/");
+        assert_eq!(c.project_dir, "/proj");
+        let c = parse_station_config("websocket: ws://h:1\nproject_dir: 5");
+        assert_eq!(c.project_dir, "/");
+        assert!(c.warnings.iter().any(|w| w.contains("project_dir")));
     }
 }

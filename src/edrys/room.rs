@@ -9,7 +9,8 @@
 //! - `webrepl:refused` {reason, to}: station → the user whose input was refused;
 //! - `webrepl:status` {state, text, url, version}: station → room; also the room state value
 //!   `webrepl.status` (Edrys-Lite), so people who join late see one status;
-//! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules;
+//! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules,
+//!   one file or a project (`webrepl_core::project`: the other files are written first);
 //! - `webrepl:fs` {id, op, path, to, parents} → station: a file-panel command (list, tree,
 //!   remove, rename, mkdir), checked against the station's `FilePolicy`; answered by
 //!   `webrepl:fsr` {id, to, state: waiting|done|failed, text, listing: bool,
@@ -19,11 +20,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
+use webrepl_core::project::{Progress, Project, ProjectHost, ProjectRun};
 use webrepl_core::station::{Broadcast, BroadcastConfig, InputPolicy, Role};
-use webrepl_core::{EntryKind, FsError, FsId, FsOp, FsReply, FsState};
+use webrepl_core::{EntryKind, FsError, FsId, FsOp, FsReply, FsState, TransferId};
 
 use super::api::{object, Edrys, Message};
-use super::config::{code_from_body, StationConfig};
+use super::config::{project_from_body, StationConfig};
 use crate::clock::now_ms;
 
 pub const OUTPUT: &str = "webrepl:output";
@@ -91,6 +93,30 @@ pub struct Station {
     relays: RefCell<std::collections::HashMap<webrepl_core::TransferId, Relay>>,
     /// File commands run for someone else: (user, their id).
     fs_relays: RefCell<std::collections::HashMap<FsId, (String, f64)>>,
+    /// Projects being written before their run: (user, run).
+    projects: RefCell<Vec<(String, ProjectRun)>>,
+    /// The transfers of the projects' uploads (their progress is not anyone's download).
+    project_transfers: RefCell<std::collections::HashSet<TransferId>>,
+}
+
+/// The session seen by a project run, through the station's host.
+struct ProjectSession<'a> {
+    host: &'a dyn StationHost,
+    transfers: &'a RefCell<std::collections::HashSet<TransferId>>,
+}
+
+impl ProjectHost for ProjectSession<'_> {
+    fn fs(&mut self, op: FsOp) -> Result<FsId, String> {
+        self.host.fs(op)
+    }
+    fn upload(&mut self, path: &str, data: Vec<u8>) -> Result<FsId, String> {
+        let (fs, transfer) = self.host.upload(path, data)?;
+        self.transfers.borrow_mut().insert(transfer);
+        Ok(fs)
+    }
+    fn run(&mut self, code: &str, label: &str) -> Result<(), String> {
+        self.host.run(code, label)
+    }
 }
 
 impl Station {
@@ -104,6 +130,8 @@ impl Station {
             incoming: RefCell::new(Default::default()),
             relays: RefCell::new(Default::default()),
             fs_relays: RefCell::new(Default::default()),
+            projects: RefCell::new(Vec::new()),
+            project_transfers: RefCell::new(Default::default()),
         });
         let weak = Rc::downgrade(&st);
         *st.flush.borrow_mut() = Some(Closure::<dyn FnMut()>::new(move || {
@@ -178,13 +206,8 @@ impl Station {
             m.from.clone()
         };
         if m.subject == self.config.execute {
-            match code_from_body(&m.body_kind()) {
-                Ok(code) => {
-                    if let Err(e) = host.run(&code, &who) {
-                        host.notice(&format!("code from {who} was not run: {e}"));
-                        self.refuse(&m.from, &format!("your code was not run: {e}"));
-                    }
-                }
+            match project_from_body(&m.body_kind()) {
+                Ok(project) => self.run_project(host, project, &m.from, &who),
                 Err(e) => {
                     host.notice(&format!("{who} sent to \"{}\": {e}", self.config.execute));
                     self.refuse(&m.from, &e);
@@ -240,6 +263,87 @@ impl Station {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Runs code from an editor: a single file at once; a project after writing its other files
+    /// (only those that differ on the board) into the project folder — a student's own folder
+    /// when the room has `student_dir` — as the file policy allows. Refused: nothing runs.
+    fn run_project(&self, host: &dyn StationHost, project: Project, user: &str, who: &str) {
+        let role = self.edrys.role_of(user);
+        let policy = &self.config.files;
+        let dir = match role {
+            Some(Role::Student) => policy.student_folder(user),
+            _ => None,
+        }
+        .unwrap_or_else(|| self.config.project_dir.clone());
+        let checked = ProjectRun::paths(&project, &dir)
+            .map_err(|e| e.to_string())
+            .and_then(|paths| {
+                let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+                if refs.is_empty() {
+                    Ok(())
+                } else {
+                    policy.may_change(role, user, &refs, false)
+                }
+            });
+        if let Err(e) = checked {
+            host.notice(&format!("the project from {who} was not run: {e}"));
+            self.refuse(user, &format!("your project was not run: {e}"));
+            return;
+        }
+        let mut session = ProjectSession {
+            host,
+            transfers: &self.project_transfers,
+        };
+        let (run, progress) = ProjectRun::start(project, &dir, who, &mut session);
+        self.project_progress(host, user, who, progress);
+        if !run.is_done() {
+            self.projects.borrow_mut().push((user.to_owned(), run));
+        }
+    }
+
+    fn project_progress(&self, host: &dyn StationHost, user: &str, who: &str, p: Progress) {
+        match p {
+            Progress::Working => {}
+            Progress::Started { written, unchanged } if written + unchanged > 0 => {
+                host.notice(&format!(
+                    "project from {who}: {written} file(s) written, {unchanged} unchanged"
+                ));
+            }
+            Progress::Started { .. } => {}
+            Progress::Failed(e) => {
+                host.notice(&format!("the project from {who} was not run: {e}"));
+                self.refuse(user, &format!("your project was not run: {e}"));
+            }
+        }
+    }
+
+    /// A session event of a project being prepared. True when it was the project's.
+    pub fn project_event(&self, host: &dyn StationHost, e: &webrepl_core::Event) -> bool {
+        use webrepl_core::Event;
+        match e {
+            Event::Fs { id, state } => {
+                // Taken out while it works: its calls into the session come back here.
+                let pos = self.projects.borrow().iter().position(|(_, r)| r.owns(*id));
+                let Some(pos) = pos else { return false };
+                let (user, mut run) = self.projects.borrow_mut().remove(pos);
+                let mut session = ProjectSession {
+                    host,
+                    transfers: &self.project_transfers,
+                };
+                let progress = run.on_fs(*id, state, &mut session);
+                self.project_progress(host, &user, run.label(), progress);
+                if !run.is_done() {
+                    self.projects.borrow_mut().push((user, run));
+                }
+                true
+            }
+            Event::TransferProgress { id, .. } => self.project_transfers.borrow().contains(id),
+            Event::TransferDone { id, .. } | Event::TransferFailed { id, .. } => {
+                self.project_transfers.borrow_mut().remove(id)
+            }
+            _ => false,
         }
     }
 
@@ -724,7 +828,7 @@ impl Viewer {
             FsOp::Remove { path } => ("remove", path, "", false),
             FsOp::Rename { from, to } => ("rename", from, to.as_str(), false),
             FsOp::Mkdir { path, parents } => ("mkdir", path, "", *parents),
-            FsOp::Commit { .. } | FsOp::Discard { .. } => {
+            FsOp::Commit { .. } | FsOp::Discard { .. } | FsOp::Digest { .. } => {
                 return Err("this file command runs only at the station".into())
             }
         };

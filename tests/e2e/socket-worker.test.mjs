@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './support.mjs';
 
-function loadReadAhead() {
+function loadWorker() {
   const src = fs.readFileSync(path.join(ROOT, 'www/socket-worker.js'), 'utf8');
   const module = {};
   // The worker script, evaluated with stand-ins for the worker globals.
   new Function('module', 'postMessage', 'onmessage', src)(module, () => {}, null);
-  return module.exports.ReadAhead;
+  return module.exports;
 }
-const ReadAhead = loadReadAhead();
+const { ReadAhead, wantsNudges } = loadWorker();
 
 function header(op, size, name) {
   const h = new Uint8Array(82);
@@ -79,4 +79,9 @@ test('put data that looks like acks or a get header passes untouched', () => {
   assert.deepEqual([...ra.fromClient(data.subarray(50))], [...data.subarray(50)]);
   assert.equal(ra.board, 'idle');
   assert.equal(ra.fromBoard(Uint8Array.from([0x57, 0x42, 0, 0])), 0);
+});
+
+test('delayed-ACK nudges are for direct links only, not through webrepl proxy', () => {
+  for (const direct of ['ws://192.168.4.1:8266/', 'ws://esp32.local:8266', 'wss://board.example:8266/x']) assert.equal(wantsNudges(direct), true, direct);
+  for (const proxied of ['ws://localhost:8765/ws://192.168.4.1:8266', 'wss://lab.example:8765//ws://10.0.0.2:8266/', 'WS://127.0.0.1:8765/WS://b:1']) assert.equal(wantsNudges(proxied), false, proxied);
 });

@@ -27,7 +27,7 @@ export async function startBoard(opts = {}) {
     slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000,
     instant: false, base: 'https://micropython.org/webrepl/', ...opts,
   };
-  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, gets: 0, puts: 0 };
+  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, emptyFrames: 0, gets: 0, puts: 0 };
   const log = (...a) => o.log && console.error('[board]', ...a);
 
   // ----- the CPU (MicroPython in a worker) -----
@@ -134,6 +134,7 @@ export async function startBoard(opts = {}) {
       this.drain = null;
       conn.onData = (data, type) => this.onMessage(data, type);
       conn.onPing = () => { stats.pings++; };
+      conn.onEmpty = () => { stats.emptyFrames++; };
       conn.onCloseFrame = (p) => stats.closeFrames.push({ code: p.length >= 2 ? p.readUInt16BE(0) : null, reason: p.subarray(2).toString() });
       conn.onClose = () => this.end();
       onOutput = (b) => this.output(b);

@@ -93,6 +93,8 @@ class Conn {
     this.writing = false;
     this.onData = () => {};
     this.onPing = () => {};
+    this.onEmpty = () => {};
+    this.onEmpty = () => {};
     this.onCloseFrame = () => {};
     this.onClose = () => {};
     sock.on('close', () => this.end());
@@ -188,5 +190,7 @@ class Conn {
     }
     if (opcode === 0x9) this.onPing(payload);
     if (payload.length) this.onData(payload, this.dataType);
+    else if (opcode === 1 || opcode === 2) this.onEmpty();
+    else if (opcode === 1 || opcode === 2) this.onEmpty();
   }
 }

@@ -404,7 +404,7 @@ async fn main() {
                         }
                     }
                 }
-                FsReply::Done => {}
+                FsReply::Done | FsReply::Digests(_) => {}
             }
         }
         Cmd::Rm { target, conn } => {

@@ -57,6 +57,9 @@ pub enum FsOp {
     },
     /// Removes a file if it exists (cleanup of an upload's temporary file).
     Discard { path: String },
+    /// The size and SHA-256 of each file that exists (to skip rewriting unchanged files).
+    /// [`digest_ops`] packs paths into operations whose script fits a board's input buffer.
+    Digest { paths: Vec<String> },
 }
 
 impl FsOp {
@@ -65,6 +68,7 @@ impl FsOp {
         match self {
             FsOp::List { dir } | FsOp::Tree { dir } => dir,
             FsOp::Remove { path } | FsOp::Mkdir { path, .. } | FsOp::Discard { path } => path,
+            FsOp::Digest { paths } => paths.first().map(String::as_str).unwrap_or("/"),
             FsOp::Rename { from, .. } => from,
             FsOp::Commit { path, .. } => path,
         }
@@ -91,13 +95,16 @@ impl FsOp {
                 size,
             },
             FsOp::Discard { path } => FsOp::Discard { path: n(&path)? },
+            FsOp::Digest { paths } => FsOp::Digest {
+                paths: paths.iter().map(|p| n(p)).collect::<Result<_, _>>()?,
+            },
         })
     }
 
     /// Every path the operation changes (to check them against protected paths).
     pub fn changed_paths(&self) -> Vec<&str> {
         match self {
-            FsOp::List { .. } | FsOp::Tree { .. } => vec![],
+            FsOp::List { .. } | FsOp::Tree { .. } | FsOp::Digest { .. } => vec![],
             FsOp::Remove { path } | FsOp::Mkdir { path, .. } | FsOp::Discard { path } => {
                 vec![path]
             }
@@ -111,6 +118,9 @@ impl FsOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsReply {
     Listing(Vec<Entry>),
+    /// [`FsOp::Digest`]: each file's size and SHA-256 (lowercase hex), or `None` when it does
+    /// not exist, in the order of the paths.
+    Digests(Vec<Option<(u64, String)>>),
     Done,
 }
 
@@ -283,6 +293,16 @@ const COMMIT: &str = "def _w(t,p,n):
  except:os.remove(p);os.rename(t,p)
 ";
 
+const DIGEST: &str = "def _w(*P):
+ import hashlib,binascii
+ for p in P:
+  try:f=open(p,'rb')
+  except:print('-');continue
+  d=hashlib.sha256();n=0
+  while c:=f.read(512):d.update(c);n+=len(c)
+  f.close();print(n,binascii.hexlify(d.digest()).decode())
+";
+
 const DISCARD: &str = "def _w(p):
  import os
  try:os.remove(p)
@@ -323,6 +343,14 @@ fn script_pieces(op: &FsOp) -> (&'static str, String) {
             (COMMIT, format!("{},{},{size}", py_str(temp), py_str(path)))
         }
         FsOp::Discard { path } => (DISCARD, py_str(path)),
+        FsOp::Digest { paths } => (
+            DIGEST,
+            paths
+                .iter()
+                .map(|p| py_str(p))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     };
     (body, format!("try:_w({args})\nfinally:del _w\n"))
 }
@@ -366,6 +394,23 @@ pub fn parse_reply(op: &FsOp, stdout: &[u8], stderr: &[u8]) -> Result<FsReply, F
             }
             Ok(FsReply::Done)
         }
+        FsOp::Digest { paths } => {
+            let text = String::from_utf8_lossy(stdout);
+            let digests = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(parse_digest)
+                .collect::<Result<Vec<_>, _>>()?;
+            if digests.len() != paths.len() {
+                return Err(FsError::Protocol(format!(
+                    "{} digests for {} files",
+                    digests.len(),
+                    paths.len()
+                )));
+            }
+            Ok(FsReply::Digests(digests))
+        }
         FsOp::Rename { to, .. } if String::from_utf8_lossy(stdout).trim() == "EXISTS" => {
             Err(FsError::Board {
                 path: to.clone(),
@@ -374,6 +419,51 @@ pub fn parse_reply(op: &FsOp, stdout: &[u8], stderr: &[u8]) -> Result<FsReply, F
         }
         _ => Ok(FsReply::Done),
     }
+}
+
+/// `SIZE HEX` or `-` (no such file).
+fn parse_digest(line: &str) -> Result<Option<(u64, String)>, FsError> {
+    if line == "-" {
+        return Ok(None);
+    }
+    let mut parts = line.split(' ');
+    let size = parts.next().and_then(|n| n.parse().ok());
+    let hex = parts.next().filter(|h| {
+        h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) && parts.next().is_none()
+    });
+    match (size, hex) {
+        (Some(n), Some(h)) => Ok(Some((n, h.to_ascii_lowercase()))),
+        _ => Err(FsError::Protocol(format!(
+            "digest line {:?}",
+            line.chars().take(80).collect::<String>()
+        ))),
+    }
+}
+
+/// Digest operations for `paths` (normalized), as few as fit: each operation's call, and so
+/// each piece of its script, stays within [`MAX_SCRIPT`].
+pub fn digest_ops(paths: &[String]) -> Vec<FsOp> {
+    let mut ops = Vec::new();
+    let mut group: Vec<String> = Vec::new();
+    for p in paths {
+        group.push(p.clone());
+        let fits = script_parts(&FsOp::Digest {
+            paths: group.clone(),
+        })
+        .iter()
+        .all(|s| s.len() <= MAX_SCRIPT);
+        if !fits && group.len() > 1 {
+            let last = group.pop().unwrap_or_default();
+            ops.push(FsOp::Digest {
+                paths: std::mem::take(&mut group),
+            });
+            group.push(last);
+        }
+    }
+    if !group.is_empty() {
+        ops.push(FsOp::Digest { paths: group });
+    }
+    ops
 }
 
 fn parse_entry(line: &[u8]) -> Option<Entry> {
@@ -519,6 +609,9 @@ mod tests {
                     size: u64::from(u32::MAX),
                 },
                 FsOp::Discard { path: p.into() },
+                FsOp::Digest {
+                    paths: vec![p.into()],
+                },
             ];
             for op in ops {
                 for s in script_parts(&op) {
@@ -560,6 +653,52 @@ mod tests {
             parse_reply(&FsOp::List { dir: "/".into() }, garbage, b""),
             Err(FsError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn digests_parse_or_say_missing() {
+        let op = FsOp::Digest {
+            paths: vec!["/lib.py".into(), "/gone.py".into()],
+        };
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(
+            parse_reply(&op, format!("3 {hex}\r\n-\r\n").as_bytes(), b""),
+            Ok(FsReply::Digests(vec![Some((3, hex.into())), None]))
+        );
+        assert!(matches!(
+            parse_reply(&op, b"3 abc\r\n-\r\n", b""),
+            Err(FsError::Protocol(_))
+        ));
+        assert!(matches!(
+            parse_reply(&op, b"-\r\n", b""),
+            Err(FsError::Protocol(_))
+        ));
+        let err = parse_reply(&op, b"", b"ImportError: no module named 'hashlib'\r\n");
+        assert!(matches!(err, Err(FsError::Board { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn digests_are_packed_into_scripts_that_fit() {
+        let short: Vec<String> = (0..3).map(|i| format!("/lib{i}.py")).collect();
+        assert_eq!(digest_ops(&short).len(), 1, "three short names: one script");
+        let long: Vec<String> = (0..6)
+            .map(|i| format!("/{}{i}.py", "ä".repeat(28)))
+            .collect();
+        let ops = digest_ops(&long);
+        assert!(ops.len() > 1);
+        let back: Vec<String> = ops
+            .iter()
+            .flat_map(|op| match op {
+                FsOp::Digest { paths } => paths.clone(),
+                _ => vec![],
+            })
+            .collect();
+        assert_eq!(back, long, "every path once, in order");
+        for op in &ops {
+            for s in script_parts(op) {
+                assert!(s.len() <= MAX_SCRIPT, "{} bytes", s.len());
+            }
+        }
     }
 
     #[test]

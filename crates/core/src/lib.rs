@@ -17,6 +17,7 @@ pub mod control;
 pub mod files;
 pub mod login;
 pub mod paste;
+pub mod project;
 pub mod prompt;
 pub mod rawrepl;
 pub mod readahead;
