@@ -64,9 +64,15 @@ enum Cmd {
         /// Allow any target (an open relay: only on a trusted network).
         #[arg(long)]
         allow_any: bool,
-        /// Accept only pages from these origins (e.g. https://edrys-labs.github.io); repeatable.
-        #[arg(long = "origin")]
+        /// Also accept pages from this origin, e.g. your module's https://USER.github.io;
+        /// repeatable. Always accepted: https://edrys-labs.github.io, pages on localhost /
+        /// 127.0.0.1 / [::1] (any port), and clients that send no Origin (not browsers).
+        #[arg(long = "origin", value_name = "URL")]
         origins: Vec<String>,
+        /// Accept pages from every origin: any web site open in this computer's browser can then
+        /// drive the boards (and local services) through the proxy.
+        #[arg(long)]
+        any_origin: bool,
         #[arg(long, default_value_t = 64)]
         max_sessions: usize,
         /// Seconds to wait for a board to accept the connection.
@@ -204,6 +210,7 @@ async fn main() {
             allow,
             allow_any,
             origins,
+            any_origin,
             max_sessions,
             connect_timeout,
             tls_cert,
@@ -230,6 +237,13 @@ async fn main() {
                     _ => (a.clone(), None),
                 })
                 .collect();
+            let origins = proxy::PageOrigins {
+                any: any_origin,
+                extra: origins
+                    .iter()
+                    .map(|o| proxy::normalize_origin(o).unwrap_or_else(|e| fail(2, e)))
+                    .collect(),
+            };
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .unwrap_or_else(|e| fail(3, format!("cannot listen on {listen}: {e}")));
@@ -238,6 +252,16 @@ async fn main() {
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| listen.to_string());
             eprintln!("webrepl proxy: listening on {scheme}://{addr}/ — use {scheme}://{addr}/ws://BOARD:8266 in the page");
+            if origins.any {
+                eprintln!("webrepl proxy: WARNING: --any-origin: pages from every web site are accepted; any page open in this computer's browser can use the boards (and local services) through this proxy");
+            } else {
+                let mut pages = vec![proxy::EDRYS_ORIGIN.to_owned()];
+                pages.extend(origins.extra.iter().cloned());
+                eprintln!(
+                    "webrepl proxy: accepting pages from {}, localhost and 127.0.0.1/[::1] (any port), and clients without an Origin; --origin URL adds one",
+                    pages.join(", ")
+                );
+            }
             let cfg = proxy::ProxyConfig {
                 tls,
                 allow,

@@ -12,8 +12,9 @@
 //! the board with an empty close frame; a board that drops TCP is passed on as a dropped
 //! connection, which the page reads exactly as a direct link). A get is read ahead: the proxy
 //! acks each chunk to the board itself (`webrepl_core::readahead`), so the board is paced by the
-//! proxy's round trip, not the browser's. Not an open relay: only local
-//! targets unless allowed; one session per board; a cap on sessions; a log line per session.
+//! proxy's round trip, not the browser's. Not an open relay: only pages that should use it (Edrys,
+//! localhost, `--origin`; see [`PageOrigins`]), only local targets unless allowed, never the
+//! proxy itself; one session per board; a cap on sessions; a log line per session.
 
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
@@ -36,6 +37,8 @@ use crate::link::{self, Frame, Incoming, LinkError};
 /// Close codes the proxy sends to the browser, with reasons the page shows as they are.
 pub mod codes {
     pub const BAD_TARGET: u16 = 4000;
+    /// The page's origin is not accepted (`--origin`, `--any-origin`).
+    pub const PAGE_NOT_ALLOWED: u16 = 4001;
     pub const NOT_ALLOWED: u16 = 4003;
     pub const UNREACHABLE: u16 = 4004;
     pub const BUSY: u16 = 4009;
@@ -48,7 +51,8 @@ pub struct ProxyConfig {
     /// Serve `wss://` with this certificate and key (`--tls-cert`, `--tls-key`).
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub allow_any: bool,
-    pub origins: Vec<String>,
+    /// Which pages may use the proxy.
+    pub origins: PageOrigins,
     pub max_sessions: usize,
     pub connect_timeout: Duration,
     pub quiet: bool,
@@ -62,7 +66,7 @@ impl Default for ProxyConfig {
             allow: vec![],
             tls: None,
             allow_any: false,
-            origins: vec![],
+            origins: PageOrigins::default(),
             max_sessions: 64,
             connect_timeout: Duration::from_secs(5),
             quiet: false,
@@ -73,6 +77,8 @@ impl Default for ProxyConfig {
 
 struct Shared {
     cfg: ProxyConfig,
+    /// Where the proxy listens: a target there is a loop.
+    listen: Option<SocketAddr>,
     boards: Mutex<HashSet<String>>,
     slots: Arc<Semaphore>,
     next: AtomicU64,
@@ -81,6 +87,7 @@ struct Shared {
 /// Serves until the listener fails.
 pub async fn serve(listener: TcpListener, cfg: ProxyConfig) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
+        listen: listener.local_addr().ok(),
         slots: Arc::new(Semaphore::new(cfg.max_sessions)),
         cfg,
         boards: Mutex::new(HashSet::new()),
@@ -152,26 +159,21 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut path = String::new();
-    let origins = shared.cfg.origins.clone();
+    let mut origin: Option<String> = None;
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         path = req.uri().path().to_owned();
         if let Some(q) = req.uri().query() {
             path = format!("{path}?{q}");
         }
-        if !origins.is_empty() {
-            let origin = req
-                .headers()
-                .get("origin")
-                .and_then(|o| o.to_str().ok())
-                .unwrap_or("");
-            if !origins.iter().any(|o| o.trim_end_matches('/') == origin) {
-                let mut r = ErrorResponse::new(Some(format!(
-                    "origin {origin:?} is not allowed by this proxy (--origin)"
-                )));
-                *r.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN;
-                return Err(r);
-            }
-        }
+        // Browsers always send Origin on a WebSocket handshake (pages cannot leave it out or
+        // change it); non-browser clients such as `webrepl --url` send none. The page is judged
+        // after the handshake, so that a refusal reaches it as a close code with a reason: a
+        // failed handshake shows the page only code 1006 and no reason.
+        origin = req.headers().get("origin").map(|o| {
+            o.to_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|_| "(not ASCII)".to_owned())
+        });
         Ok(resp)
     };
     // Small buffers: an idle session should cost kilobytes (tungstenite reads 128 KiB by default).
@@ -197,6 +199,18 @@ where
         };
         (frame.code, frame)
     };
+    // The page first: nothing is resolved or connected for a page that is not accepted.
+    if let Err(shown) = shared.cfg.origins.check(origin.as_deref()) {
+        log(
+            &shared,
+            format!(
+                "session {id}: {peer} refused: a page from {shown} asked for {path} (not an accepted origin; --origin {shown} would allow it)"
+            ),
+        );
+        let (_, f) = refuse(codes::PAGE_NOT_ALLOWED, page_refusal(&shown)).await;
+        let _ = browser.close(Some(f)).await;
+        return;
+    }
     let target_text = path.strip_prefix('/').unwrap_or(&path).to_owned();
     let target = match parse_board_url(&target_text) {
         Ok(t) => t,
@@ -210,6 +224,24 @@ where
             return;
         }
     };
+    if let Some(listen) = shared.listen {
+        if is_self(&target, listen).await {
+            log(
+                &shared,
+                format!(
+                    "session {id}: refused {} (the proxy's own address {listen}: a loop)",
+                    target.url
+                ),
+            );
+            let reason = format!(
+                "{} is this proxy itself (a loop): put the board's address after the proxy's",
+                target.url
+            );
+            let (_, f) = refuse(codes::BAD_TARGET, reason).await;
+            let _ = browser.close(Some(f)).await;
+            return;
+        }
+    }
     if let Err(why) = allowed(&shared.cfg, &target).await {
         log(
             &shared,
@@ -461,6 +493,226 @@ pub fn is_local(ip: &IpAddr) -> bool {
     }
 }
 
+/// Edrys' own origin: modules published under it (and pages of the Edrys app) are accepted.
+pub const EDRYS_ORIGIN: &str = "https://edrys-labs.github.io";
+
+/// The web pages that may use the proxy: by default Edrys' origin, pages served from this
+/// computer (localhost and loopback, http or https, any port) and clients that send no
+/// `Origin` (not browsers); plus `--origin`; or every page with `--any-origin`.
+///
+/// This keeps other web sites open in the station's browser from driving boards (or local
+/// services) through the proxy. It does not stop programs on this computer, which can send any
+/// `Origin` they like, or connect to the boards directly anyway.
+#[derive(Clone, Debug, Default)]
+pub struct PageOrigins {
+    /// Every page (`--any-origin`).
+    pub any: bool,
+    /// Further origins, as [`normalize_origin`] gives them.
+    pub extra: Vec<String>,
+}
+
+impl PageOrigins {
+    /// `Ok` if a handshake with this `Origin` header may go on; else the origin as the
+    /// refusal shows it (normalised when it parses).
+    pub fn check(&self, header: Option<&str>) -> Result<(), String> {
+        let Some(header) = header else {
+            // No Origin: not a browser (they always send one on WebSockets).
+            return Ok(());
+        };
+        if self.any {
+            return Ok(());
+        }
+        let Ok(origin) = parse_origin(header) else {
+            return Err(shown(header));
+        };
+        if origin.is_loopback() || origin.text == EDRYS_ORIGIN || self.extra.contains(&origin.text)
+        {
+            Ok(())
+        } else {
+            Err(origin.text)
+        }
+    }
+}
+
+/// Text from outside, safe and short enough for a log line and a close reason.
+fn shown(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if clean.is_empty() {
+        return "(an empty origin)".to_owned();
+    }
+    prefix_at_boundary(&clean, 60).to_owned()
+}
+
+/// The close reason for a page that is not accepted (at most 123 bytes: the longest a close
+/// frame carries), naming the flag that would let it in when there is room.
+fn page_refusal(origin: &str) -> String {
+    let full = format!(
+        "this proxy does not accept pages from {origin}; start it with --origin {origin} to allow it"
+    );
+    if full.len() <= 123 {
+        return full;
+    }
+    let short = format!("this proxy does not accept pages from {origin} (see its --origin)");
+    if short.len() <= 123 {
+        return short;
+    }
+    "this proxy does not accept pages from this page's origin; start it with --origin ORIGIN"
+        .to_owned()
+}
+
+/// An origin taken apart: `scheme://host[:port]` in lower case, without a default port.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    text: String,
+    host: String,
+}
+
+impl Origin {
+    fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self.host == "[::1]"
+            || self
+                .host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// `--origin`'s value as the proxy compares it: lower case, no trailing slash, no default
+/// port (`https://User.github.io/` → `https://user.github.io`). A value that is not an http(s)
+/// origin is an error that says what to give instead.
+pub fn normalize_origin(value: &str) -> Result<String, String> {
+    if value.trim().eq_ignore_ascii_case("null") {
+        return Err("--origin null: \"null\" is the origin of file:// pages and sandboxed frames, which any web site can make; use --any-origin if you really mean every page".into());
+    }
+    parse_origin(value)
+        .map(|o| o.text)
+        .map_err(|why| format!("--origin {value}: {why}"))
+}
+
+fn parse_origin(value: &str) -> Result<Origin, String> {
+    let example = "give scheme://host[:port], e.g. https://user.github.io";
+    let lower = value.trim().to_ascii_lowercase();
+    let text = lower.trim_end_matches('/');
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(format!("not an origin: {example}"));
+    };
+    let default_port = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => {
+            return Err(format!(
+                "only http:// and https:// pages can be allowed, not {scheme}://"
+            ))
+        }
+    };
+    if let Some(cut) = rest.find(['/', '?', '#']) {
+        return Err(format!(
+            "an origin has no path: use {scheme}://{}",
+            &rest[..cut]
+        ));
+    }
+    if rest.contains('@') {
+        return Err(format!("an origin has no user name: {example}"));
+    }
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Err(format!("unclosed [ in the address: {example}"));
+        };
+        let ip: std::net::Ipv6Addr = addr
+            .parse()
+            .map_err(|_| format!("[{addr}] is not an IPv6 address"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| example.to_owned())?),
+        };
+        (format!("[{ip}]"), port)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (rest.to_owned(), None),
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.chars().all(|c| c.is_ascii_digit()) => Some(n),
+            _ => return Err(format!("\"{p}\" is not a port number")),
+        },
+    };
+    if !host.starts_with('[') {
+        if !host.is_ascii() {
+            return Err(format!(
+                "{host}: write a non-ASCII host name in its xn-- (punycode) form, as browsers send it"
+            ));
+        }
+        let ok_label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if host.is_empty() || !host.split('.').all(ok_label) {
+            return Err(format!("\"{host}\" is not a host name: {example}"));
+        }
+    }
+    let text = match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    };
+    Ok(Origin { text, host })
+}
+
+/// Whether `target` is the proxy's own listening address (which would loop back into it).
+async fn is_self(target: &BoardUrl, listen: SocketAddr) -> bool {
+    if target.port != listen.port() {
+        return false;
+    }
+    let host = target.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => match tokio::net::lookup_host((host, target.port)).await {
+            Ok(a) => a.map(|s| s.ip()).collect(),
+            // Not resolvable: the connection will fail with its own message.
+            Err(_) => return false,
+        },
+    };
+    addrs
+        .iter()
+        .any(|ip| reaches(ip.to_canonical(), listen.ip().to_canonical()))
+}
+
+/// Whether a connection to `target` (same port) lands on a socket listening on `listen`.
+fn reaches(target: IpAddr, listen: IpAddr) -> bool {
+    if target == listen {
+        return true;
+    }
+    if target.is_unspecified() {
+        // Connecting to 0.0.0.0 / :: reaches this computer (its loopback).
+        return listen.is_unspecified() || listen.is_loopback();
+    }
+    // Listening on every address: any address of this computer's is a loop.
+    listen.is_unspecified() && (target.is_loopback() || is_own_address(target))
+}
+
+/// Whether `ip` is one of this computer's addresses: a UDP socket "connected" to it (nothing
+/// is sent) takes that same address as its own, which only happens for local addresses.
+fn is_own_address(ip: IpAddr) -> bool {
+    let any: SocketAddr = match ip {
+        IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| {
+            s.connect((ip, 9))?;
+            s.local_addr()
+        })
+        .is_ok_and(|a| a.ip() == ip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,5 +758,138 @@ mod tests {
         assert!(allowed(&any, &parse_board_url("ws://8.8.8.8:1").unwrap())
             .await
             .is_ok());
+    }
+    #[test]
+    fn pages_accepted_by_default_and_with_origin() {
+        let d = PageOrigins::default();
+        for ok in [
+            None,
+            Some("https://edrys-labs.github.io"),
+            Some("https://Edrys-Labs.github.io/"),
+            Some("https://edrys-labs.github.io:443"),
+            Some("http://localhost:8080"),
+            Some("https://localhost"),
+            Some("http://127.0.0.1:5173"),
+            Some("https://127.0.0.1:8443"),
+            Some("http://[::1]:3000"),
+            Some("http://[0:0:0:0:0:0:0:1]:3000"),
+        ] {
+            assert_eq!(d.check(ok), Ok(()), "{ok:?}");
+        }
+        for (bad, shown) in [
+            ("https://evil.example", "https://evil.example"),
+            ("https://EVIL.example/", "https://evil.example"),
+            ("null", "null"),
+            ("", "(an empty origin)"),
+            (
+                "https://edrys-labs.github.io.evil.example",
+                "https://edrys-labs.github.io.evil.example",
+            ),
+            ("http://edrys-labs.github.io", "http://edrys-labs.github.io"),
+            (
+                "https://edrys-labs.github.io:8443",
+                "https://edrys-labs.github.io:8443",
+            ),
+            (
+                "http://localhost.evil.example",
+                "http://localhost.evil.example",
+            ),
+            ("http://192.168.1.5:8000", "http://192.168.1.5:8000"),
+            ("file://", "file://"),
+        ] {
+            assert_eq!(d.check(Some(bad)), Err(shown.to_owned()), "{bad:?}");
+        }
+        let extra = PageOrigins {
+            any: false,
+            extra: vec![normalize_origin("https://User.github.io/").unwrap()],
+        };
+        assert_eq!(extra.check(Some("https://user.github.io")), Ok(()));
+        assert!(extra.check(Some("https://other.github.io")).is_err());
+        assert_eq!(extra.check(Some("http://localhost:1")), Ok(()));
+        let any = PageOrigins {
+            any: true,
+            extra: vec![],
+        };
+        assert_eq!(any.check(Some("https://evil.example")), Ok(()));
+        assert_eq!(any.check(Some("null")), Ok(()));
+    }
+
+    #[test]
+    fn origin_values_are_normalised_or_refused_clearly() {
+        for (given, want) in [
+            ("https://user.github.io", "https://user.github.io"),
+            ("HTTPS://User.GitHub.io/", "https://user.github.io"),
+            ("https://user.github.io:443", "https://user.github.io"),
+            ("http://lab.example:80/", "http://lab.example"),
+            ("http://lab.example:8080", "http://lab.example:8080"),
+            ("https://[::1]:8443", "https://[::1]:8443"),
+            (
+                "  https://xn--bcher-kva.example ",
+                "https://xn--bcher-kva.example",
+            ),
+        ] {
+            assert_eq!(normalize_origin(given).as_deref(), Ok(want), "{given}");
+        }
+        for (given, says) in [
+            ("user.github.io", "scheme://host"),
+            ("ftp://user.github.io", "only http:// and https://"),
+            (
+                "https://user.github.io/module/",
+                "no path: use https://user.github.io",
+            ),
+            ("https://user.github.io?x", "no path"),
+            ("https://a@user.github.io", "user name"),
+            ("https://user.github.io:99999", "not a port"),
+            ("https://user.github.io:", "not a port"),
+            ("https://", "not an origin"),
+            ("https://:8080", "not a host name"),
+            ("https://a..b", "not a host name"),
+            ("https://bücher.example", "punycode"),
+            ("https://[::1", "unclosed"),
+            ("https://[nope]", "not an IPv6"),
+            ("null", "--any-origin"),
+        ] {
+            let e = normalize_origin(given).unwrap_err();
+            assert!(
+                e.contains(says) && e.starts_with("--origin"),
+                "{given}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_fit_a_close_frame() {
+        let r = page_refusal("https://evil.example");
+        assert_eq!(r, "this proxy does not accept pages from https://evil.example; start it with --origin https://evil.example to allow it");
+        assert!(r.len() <= 123);
+        for n in [30, 60] {
+            let o = format!("https://{}.example", "a".repeat(n));
+            let r = page_refusal(&shown(&o));
+            assert!(r.len() <= 123, "{r}");
+        }
+        assert_eq!(shown("a\u{7}b é"), "a?b??");
+    }
+
+    #[tokio::test]
+    async fn the_proxy_own_address_is_a_loop() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let url = |s: &str| parse_board_url(s).unwrap();
+        let lo = at("127.0.0.1:8765");
+        assert!(is_self(&url("ws://127.0.0.1:8765"), lo).await);
+        assert!(is_self(&url("ws://localhost:8765"), lo).await);
+        assert!(is_self(&url("ws://0.0.0.0:8765"), lo).await);
+        assert!(!is_self(&url("ws://127.0.0.1:8266"), lo).await);
+        assert!(!is_self(&url("ws://192.168.4.1:8765"), lo).await);
+        let all = at("0.0.0.0:8765");
+        assert!(is_self(&url("ws://127.0.0.1:8765"), all).await);
+        assert!(is_self(&url("ws://127.0.0.2:8765"), all).await);
+        assert!(!is_self(&url("ws://8.8.8.8:8765"), all).await);
+        let v6 = at("[::1]:8765");
+        assert!(is_self(&url("ws://[::1]:8765"), v6).await);
+        assert!(!is_self(&url("ws://127.0.0.1:8766"), v6).await);
+        assert!(reaches(
+            "::ffff:127.0.0.1".parse::<IpAddr>().unwrap().to_canonical(),
+            lo.ip()
+        ));
     }
 }

@@ -59,31 +59,47 @@ impl Drop for Board {
     }
 }
 
-/// `webrepl proxy` on a free port; killed on drop.
+/// `webrepl proxy` on a free port; killed on drop. Its log (stderr) is gathered in `log`.
 struct Proxy {
     child: Child,
     port: u16,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Proxy {
     fn start(args: &[&str]) -> Proxy {
         let port = free_port();
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
             .args(args)
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("proxy starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(err) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    if let Ok(mut l) = log.lock() {
+                        l.push_str(&line);
+                        l.push('\n');
+                    }
+                }
+            });
+        }
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Proxy { child, port }
+        Proxy { child, port, log }
     }
     fn url(&self, board: &str) -> String {
         format!("ws://127.0.0.1:{}/ws://{board}", self.port)
+    }
+    fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -406,13 +422,47 @@ fn a_link_dropped_mid_transfer_fails_clearly() {
     );
 }
 
-/// A browser's view through the proxy: logs in and returns the socket.
-async fn browser(
-    url: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket handshake as a page from `origin` makes it (None: a non-browser client).
+async fn open_as(url: &str, origin: Option<&str>) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request().expect("request");
+    if let Some(o) = origin {
+        req.headers_mut()
+            .insert("origin", o.parse().expect("header value"));
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(req)
         .await
-        .expect("proxy accepts");
+        .expect("the proxy completes the handshake");
+    ws
+}
+
+/// The close frame the proxy ends the session with: (code, reason).
+async fn closed_with(ws: &mut Ws) -> (u16, String) {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Message::Close(Some(f))))) => (u16::from(f.code), f.reason.to_string()),
+        other => panic!("expected a close frame: {other:?}"),
+    }
+}
+
+/// A browser's view through the proxy: logs in and returns the socket.
+async fn browser(url: &str) -> Ws {
+    browser_as(url, None).await
+}
+
+/// Logs in through the proxy as a page from `origin`, then closes and waits until the proxy
+/// has let the board go.
+async fn log_in_and_leave(url: &str, origin: Option<&str>) {
+    let mut ws = browser_as(url, origin).await;
+    let _ = ws.close(None).await;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {}
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+async fn browser_as(url: &str, origin: Option<&str>) -> Ws {
+    let mut ws = open_as(url, origin).await;
     let mut text = String::new();
     while !text.contains("Password: ") {
         if let Some(Ok(Message::Text(t))) = ws.next().await {
@@ -537,4 +587,130 @@ async fn a_board_left_in_the_raw_repl_or_paste_mode_still_serves_ls_and_run() {
             }
         }
     }
+}
+
+const EVIL: &str = "https://evil.example";
+
+#[tokio::test]
+async fn the_proxy_lets_only_the_lab_in() {
+    let b = Board::start(&[]);
+    let p = Proxy::start(&[]);
+    let url = p.url(&b.addr());
+    let mut ws = open_as(&url, Some(EVIL)).await;
+    assert_eq!(
+        closed_with(&mut ws).await,
+        (
+            4001,
+            "this proxy does not accept pages from https://evil.example; start it with --origin https://evil.example to allow it".to_owned()
+        )
+    );
+    // Pages on this computer, Edrys' own origin, and clients without an Origin get the board.
+    for origin in [
+        Some("http://localhost:8080"),
+        Some("http://127.0.0.1:5173"),
+        Some("https://[::1]:8443"),
+        Some("https://edrys-labs.github.io"),
+        None,
+    ] {
+        log_in_and_leave(&url, origin).await;
+    }
+    let log = p.log();
+    assert!(
+        log.contains("accepting pages from https://edrys-labs.github.io"),
+        "{log}"
+    );
+    // (The harness's readiness probe shows as a refused handshake: not a page.)
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused: a page"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{log}");
+    assert!(
+        refusals[0].contains("from https://evil.example")
+            && refusals[0].contains("--origin https://evil.example"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn origin_adds_pages_and_any_origin_opens_the_proxy_to_all() {
+    let b = Board::start(&[]);
+    let url = |p: &Proxy| p.url(&b.addr());
+    {
+        let p = Proxy::start(&[
+            "--origin",
+            "https://User.github.io/",
+            "--origin",
+            "http://lab.example:8080",
+        ]);
+        log_in_and_leave(&url(&p), Some("https://user.github.io")).await;
+        log_in_and_leave(&url(&p), Some("http://lab.example:8080/")).await;
+        // The defaults stay.
+        log_in_and_leave(&url(&p), Some("http://localhost:3000")).await;
+        for other in [EVIL, "https://other.github.io", "http://lab.example:8081"] {
+            let mut ws = open_as(&url(&p), Some(other)).await;
+            let (code, reason) = closed_with(&mut ws).await;
+            assert_eq!(code, 4001, "{other}: {reason}");
+            assert!(reason.contains(other), "{reason}");
+        }
+    }
+    let p = Proxy::start(&["--any-origin"]);
+    log_in_and_leave(&url(&p), Some(EVIL)).await;
+    assert!(p.log().contains("WARNING: --any-origin"), "{}", p.log());
+    // A value that is not an origin stops the proxy at start, saying what to give.
+    for (bad, says) in [
+        (
+            "https://user.github.io/module/",
+            "no path: use https://user.github.io",
+        ),
+        ("user.github.io", "scheme://host"),
+        ("null", "--any-origin"),
+    ] {
+        let (code, _, err) = webrepl(&["proxy", "--listen", "127.0.0.1:0", "--origin", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(
+            err.contains(&format!("--origin {bad}")) && err.contains(says),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_proxy_refuses_to_connect_to_itself() {
+    let p = Proxy::start(&[]);
+    for host in ["127.0.0.1", "localhost", "0.0.0.0"] {
+        let mut ws = open_as(&p.url(&format!("{host}:{}", p.port)), None).await;
+        let (code, reason) = closed_with(&mut ws).await;
+        assert_eq!(code, 4000, "{host}: {reason}");
+        assert!(reason.contains("is this proxy itself"), "{reason}");
+    }
+    // The command-line client shows the reason.
+    let (code, _, err) = webrepl(&[
+        "version",
+        "x",
+        "--url",
+        &p.url(&format!("localhost:{}", p.port)),
+    ]);
+    assert_eq!(code, 3);
+    assert!(err.contains("is this proxy itself"), "{err}");
+    assert!(p.log().contains("a loop"), "{}", p.log());
+}
+
+#[tokio::test]
+async fn a_refused_page_makes_no_connection_to_its_target() {
+    // Any local service (ssh on 127.0.0.1:22, say): here a listener that counts connections.
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = target.local_addr().expect("addr");
+    let p = Proxy::start(&[]);
+    let mut ws = open_as(&p.url(&addr.to_string()), Some(EVIL)).await;
+    let (code, _) = closed_with(&mut ws).await;
+    assert_eq!(code, 4001);
+    let connected = tokio::time::timeout(Duration::from_millis(500), target.accept()).await;
+    assert!(connected.is_err(), "the proxy connected for a refused page");
+    // The same request without an Origin does reach it (so the check above can fail).
+    let _ws = open_as(&p.url(&addr.to_string()), None).await;
+    let connected = tokio::time::timeout(Duration::from_secs(5), target.accept()).await;
+    assert!(matches!(connected, Ok(Ok(_))), "{connected:?}");
 }
