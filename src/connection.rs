@@ -5,6 +5,11 @@
 //! asks for (an empty close frame on close: `close()` with no code), runs the session's timer,
 //! and holds put data back while the socket's send buffer is full. Events go to one listener, called with no borrow held, so
 //! the listener may call back into the connection.
+//!
+//! Downloads ([`Connection::download`]) pick their path by the link: on a direct link a read
+//! through the raw REPL (`Session::read`: one streamed script, no per-chunk round trip for the
+//! board's Nagle stall to hit); through `webrepl proxy` the WebREPL get, which the proxy reads
+//! ahead. `?get=wa` or `?get=raw` in the page's address forces one path (tests, benchmarks).
 
 use crate::socket::{Socket, SocketEvent};
 use std::cell::RefCell;
@@ -51,6 +56,35 @@ struct Inner {
 pub struct Connection {
     inner: Rc<RefCell<Option<Inner>>>,
     url: Rc<str>,
+    get_path: GetPath,
+}
+
+/// How [`Connection::download`] fetches a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetPath {
+    /// Through the raw REPL, streamed by one script (direct links).
+    RawRepl,
+    /// The WebREPL get, one round trip per 256 bytes (through the proxy, which reads ahead).
+    WebRepl,
+}
+
+impl GetPath {
+    /// The path for `board`: the raw REPL unless a proxy is in between, or the page's address
+    /// says `get=wa` / `get=raw`.
+    fn choose(board: &webrepl_core::BoardUrl) -> GetPath {
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        let forced = web_sys::UrlSearchParams::new_with_str(&search)
+            .ok()
+            .and_then(|p| p.get("get"));
+        match forced.as_deref() {
+            Some("wa") => GetPath::WebRepl,
+            Some("raw") => GetPath::RawRepl,
+            _ if board.target.is_some() => GetPath::WebRepl,
+            _ => GetPath::RawRepl,
+        }
+    }
 }
 
 impl Connection {
@@ -71,6 +105,7 @@ impl Connection {
         let conn = Connection {
             inner: Rc::new(RefCell::new(None)),
             url: board.url.as_str().into(),
+            get_path: GetPath::choose(&board),
         };
         let session = Session::new(config, password, now_ms());
         let weak = Rc::downgrade(&conn.inner);
@@ -147,9 +182,26 @@ impl Connection {
             .unwrap_or(Err(TransferError::NotConnected))
     }
 
+    /// A WebREPL get (see [`Self::download`] for the path that suits the link).
     pub fn get(&self, name: &str) -> Result<TransferId, TransferError> {
         self.with_session(|s| s.get(name))
             .unwrap_or(Err(TransferError::NotConnected))
+    }
+
+    /// Fetches a file by the path that suits this link ([`GetPath`]); either way it is reported
+    /// as a transfer (progress, then `TransferDone` with the bytes, or `TransferFailed`).
+    pub fn download(&self, name: &str) -> Result<TransferId, TransferError> {
+        match self.get_path {
+            GetPath::RawRepl => self
+                .with_session(|s| s.read(name))
+                .unwrap_or(Err(TransferError::NotConnected)),
+            GetPath::WebRepl => self.get(name),
+        }
+    }
+
+    /// How [`Self::download`] fetches files on this link.
+    pub fn get_path(&self) -> GetPath {
+        self.get_path
     }
 
     pub fn version(&self) -> Result<TransferId, TransferError> {
