@@ -1,14 +1,17 @@
 // A virtual MicroPython board with WebREPL, for tests and for trying the page without hardware.
 //
-// The board side of WebREPL as shared/spec/webrepl.md describes it and shared/captures recorded
-// it: `Password: `, the 9-character password check, one session at a time (a second client gets
-// the handshake and a bare TCP close; the first one is told), text frames to the REPL of a real
-// MicroPython (mp-worker.mjs), put/get/version on its filesystem (a get of a missing file drops
-// the session), pings ignored, an empty close frame answered and the link closed, Ctrl-D soft
-// reset dropping the session with the board back shortly after.
+// The board side of WebREPL as docs/board-behaviour.md describes it and tests/fixtures/captures
+// recorded it: `Password: `, the 9-character password check, one session at a time (a second
+// client gets the handshake and a bare TCP close; the first one is told), text frames to the REPL
+// of a real MicroPython (mp-worker.mjs), put/get/version on its filesystem (a get of a missing
+// file drops the session), pings ignored, an empty close frame answered and the link closed,
+// Ctrl-D soft reset dropping the session and refusing connections until the board is back.
+// The socket behaves as a board's does (wire.mjs): each frame two writes, Nagle on, so a client
+// with delayed ACKs sees the same stalls as on hardware; `instant: true` turns that off.
+// A plain HTTP GET gets the board's page that loads `webrepl_content.js` from `base`.
 // Faults for tests: a small input buffer that loses what comes too fast (as an ESP8266 does), a
 // slow link, output that splits UTF-8 characters across text frames, a link dropped mid-transfer.
-import { WebSocketServer } from 'ws';
+import { listen, TEXT } from './wire.mjs';
 import { Worker } from 'node:worker_threads';
 
 const PROMPT = Buffer.from('Password: ');
@@ -21,9 +24,10 @@ const CRLF = Buffer.from('\r\n');
 export async function startBoard(opts = {}) {
   const o = {
     host: '127.0.0.1', port: 0, password: 'secret123', inputBuffer: Infinity, consumeBytesPerMs: 16,
-    slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000, ...opts,
+    slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000,
+    instant: false, base: 'https://micropython.org/webrepl/', ...opts,
   };
-  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0 };
+  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, gets: 0, puts: 0 };
   const log = (...a) => o.log && console.error('[board]', ...a);
 
   // ----- the CPU (MicroPython in a worker) -----
@@ -96,27 +100,27 @@ export async function startBoard(opts = {}) {
   // ----- the network side -----
   let session = null;
   let accepting = true;
-  const wss = new WebSocketServer({ host: o.host, port: o.port, perMessageDeflate: false, autoPong: false, skipUTF8Validation: true, maxPayload: 65535 });
-  await new Promise((resolve, reject) => { wss.once('listening', resolve); wss.once('error', reject); });
-  const port = wss.address().port;
-
-  wss.on('connection', (ws, req) => {
-    const peer = `('${req.socket.remoteAddress?.replace('::ffff:', '')}', ${req.socket.remotePort})`;
-    req.socket.setNoDelay(true);
-    if (!accepting) { ws._socket.destroy(); return; }
+  const onSession = (conn) => {
+    if (!accepting) { conn.drop(); return; }
     if (session) {
-      // The board completes the handshake, then drops the newcomer without a close frame.
-      session.sendText(Buffer.from(`\r\nConcurrent WebREPL connection from ${peer} rejected\r\n`));
-      ws._socket.destroy();
+      // The board completes the handshake, prints its notice on the first session's terminal
+      // (print's pieces, each its own frame) and drops the newcomer without a close frame.
+      for (const piece of ['\r\nConcurrent WebREPL connection from', ' ', conn.peer, ' ', 'rejected', '\r\n']) session.sendText(Buffer.from(piece));
+      conn.drop();
       return;
     }
     stats.sessions++;
-    session = new Session(ws);
-  });
+    session = new Session(conn);
+  };
+  let server = await listen({ host: o.host, port: o.port, instant: o.instant, base: o.base, onSession });
+  const port = server.address().port;
+  // While a board reboots nothing listens: connections are refused, as on hardware.
+  const stopListening = () => new Promise((r) => server.close(() => r()));
+  const listenAgain = async () => { server = await listen({ host: o.host, port, instant: o.instant, base: o.base, onSession }); };
 
   class Session {
-    constructor(ws) {
-      this.ws = ws;
+    constructor(conn) {
+      this.conn = conn;
       this.state = 'password';
       this.typed = Buffer.alloc(0);
       this.bin = Buffer.alloc(0);
@@ -128,13 +132,10 @@ export async function startBoard(opts = {}) {
       this.outQueue = Promise.resolve();
       this.closed = false;
       this.drain = null;
-      ws.on('message', (data, isBinary) => this.onMessage(Buffer.from(data), isBinary));
-      ws.on('ping', () => { stats.pings++; });
-      ws.on('close', (code, reason) => {
-        if (code !== 1006) stats.closeFrames.push({ code: code === 1005 ? null : code, reason: reason.toString() });
-        this.end();
-      });
-      ws.on('error', () => this.end());
+      conn.onData = (data, type) => this.onMessage(data, type);
+      conn.onPing = () => { stats.pings++; };
+      conn.onCloseFrame = (p) => stats.closeFrames.push({ code: p.length >= 2 ? p.readUInt16BE(0) : null, reason: p.subarray(2).toString() });
+      conn.onClose = () => this.end();
       onOutput = (b) => this.output(b);
       onSoftReset = () => this.softReset();
       this.sendText(PROMPT);
@@ -149,13 +150,13 @@ export async function startBoard(opts = {}) {
     }
 
     drop() {
-      this.ws._socket?.destroy();
+      this.conn.drop();
       this.end();
     }
 
     send(buf, binary) {
       if (this.closed) return;
-      const go = () => { if (!this.closed && this.ws.readyState === 1) this.ws.send(buf, { binary }); };
+      const go = () => { if (!this.closed) this.conn.send(buf, binary); };
       if (o.slowMs > 0) this.outQueue = this.outQueue.then(() => new Promise((r) => setTimeout(() => { go(); r(); }, o.slowMs)));
       else go();
     }
@@ -201,10 +202,17 @@ export async function startBoard(opts = {}) {
       }
     }
 
-    onMessage(data, isBinary) {
-      if (isBinary) return this.onBinary(data);
-      if (this.state === 'password') return this.onPassword(data);
+    /** Bytes of a frame of `type`: text goes to the REPL, every other type to file transfer. */
+    onMessage(data, type) {
+      if (this.state === 'password') {
+        // Every byte counts as password input, whatever the frame; after the Enter, the rest of
+        // the frame goes on by its type (a `\n` after the password reaches the REPL).
+        const used = this.onPassword(data);
+        if (used >= data.length || this.state !== 'repl') return;
+        data = data.subarray(used);
+      }
       if (this.state !== 'repl') return;
+      if (type !== TEXT) return this.onBinary(data);
       if (o.inputBuffer === Infinity) return feedRepl(data);
       // A board keeps inputBuffer bytes of pending input; the rest is lost.
       const room = o.inputBuffer - this.pendingLen;
@@ -232,9 +240,11 @@ export async function startBoard(opts = {}) {
       }
     }
 
+    /** Takes password bytes up to the Enter; returns how many bytes it used. */
     onPassword(data) {
-      for (const b of data) {
-        if (b === 0x0d) {
+      for (let i = 0; i < data.length; i++) {
+        const b = data[i];
+        if (b === 0x0d || b === 0x0a) {
           const entered = this.typed.toString('latin1');
           if (entered.length <= 9 && entered === o.password) {
             stats.logins++;
@@ -246,17 +256,18 @@ export async function startBoard(opts = {}) {
             this.sendText(DENIED);
             setTimeout(() => this.drop(), 5);
           }
-          return;
+          return i + 1;
         }
         if (this.typed.length < 10) this.typed = Buffer.concat([this.typed, Buffer.from([b])]);
       }
+      return data.length;
     }
 
     softReset() {
       this.sendText(Buffer.from('\r\nMPY: soft reboot\r\n'));
       accepting = false;
       setTimeout(() => this.drop(), 2);
-      setTimeout(() => { accepting = true; }, o.resetDelayMs);
+      stopListening().then(() => setTimeout(() => { listenAgain().then(() => { accepting = true; }, (e) => log('listen again', e)); }, o.resetDelayMs));
     }
 
     countMoved(n) {
@@ -281,7 +292,7 @@ export async function startBoard(opts = {}) {
             if (this.bin.length < 82) break;
             const h = this.bin.subarray(0, 82);
             this.bin = this.bin.subarray(82);
-            if (h[0] !== 0x57 || h[1] !== 0x41) continue; // not a header: ignored as a board does
+            // A board never checks the `WA` signature: the op byte alone decides.
             const op = h[2];
             const size = h.readUInt32LE(12);
             const nameField = h.subarray(18, 82);
@@ -289,6 +300,7 @@ export async function startBoard(opts = {}) {
             const name = nameField.subarray(0, end < 0 ? 63 : Math.min(end, 63)).toString('utf8');
             if (op === 3) { this.send(VERSION, true); continue; }
             if (op === 1) {
+              stats.puts++;
               this.xfer = { op, name, size, parts: [], got: 0 };
               // A board opens the file for writing at once: the old content is gone from here on.
               if (size > 0) await ask({ type: 'write', path: name, data: new Uint8Array(0) });
@@ -297,6 +309,7 @@ export async function startBoard(opts = {}) {
               continue;
             }
             if (op === 2) {
+              stats.gets++;
               const file = await ask({ type: 'read', path: name });
               if (file == null) { log(`get ${name}: not found, dropping the session`); this.drop(); return; }
               this.xfer = { op, name, data: Buffer.from(file), off: 0 };
@@ -357,8 +370,7 @@ export async function startBoard(opts = {}) {
     async close() {
       clearTimeout(watchdog);
       session?.drop();
-      for (const c of wss.clients) c.terminate();
-      await new Promise((r) => wss.close(r));
+      if (server.listening) await stopListening();
       await worker.terminate();
     },
   };
@@ -383,9 +395,11 @@ if (isMain) {
     else if (a === '--slow-ms') opts.slowMs = num(a, args[++i]);
     else if (a === '--drop-after-bytes') opts.dropAfterBytes = num(a, args[++i]);
     else if (a === '--invalid-utf8') opts.invalidUtf8 = true;
+    else if (a === '--instant') opts.instant = true;
+    else if (a === '--base') opts.base = args[++i];
     else if (a === '--log') opts.log = true;
     else {
-      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--log]`);
+      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--instant] [--base URL] [--log]\n  --instant: one write per frame and Nagle off (not how boards write; for speed tests of other things)\n  --base: where the page a plain GET returns loads webrepl_content.js from`);
       process.exit(2);
     }
   }

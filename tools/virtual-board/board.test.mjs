@@ -2,6 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import WebSocket from 'ws';
 import { startBoard } from './board.mjs';
 
@@ -226,4 +227,210 @@ test('invalidUtf8 splits characters across text frames; dropAfterBytes cuts a pu
   assert.equal(e.closed, 1006);
   const cut = await d.readFile('cut.bin');
   assert.ok(cut && cut.length >= 5000 && cut.length < 20_000, 'what arrived before the cut was written, as on a board');
+});
+
+// ----- the board's socket, segment by segment (wire.mjs) -----
+
+/** A raw TCP client: handshake, then every segment as the system delivered it, with its time. */
+async function rawClient(b, { request } = {}) {
+  const net = await import('node:net');
+  const sock = net.connect(b.port, '127.0.0.1');
+  sock.setNoDelay(true);
+  await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  const c = { sock, segments: [], bytes: Buffer.alloc(0), t0: performance.now() };
+  sock.on('data', (d) => { c.segments.push({ t: performance.now() - c.t0, data: d }); c.bytes = Buffer.concat([c.bytes, d]); });
+  c.closed = new Promise((r) => sock.on('close', r));
+  sock.write(request ?? 'GET / HTTP/1.1\r\nHost: board\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  c.until = async (pred, ms = 3000) => {
+    const t = Date.now();
+    while (!pred()) { if (Date.now() - t > ms) throw new Error(`timeout; got ${JSON.stringify(c.bytes.toString('latin1').slice(-200))}`); await sleep(2); }
+  };
+  /** The board's frames so far (after the handshake's blank line): {op, data}. */
+  c.frames = () => {
+    const head = c.bytes.indexOf('\r\n\r\n');
+    let buf = head < 0 ? Buffer.alloc(0) : c.bytes.subarray(head + 4);
+    const out = [];
+    while (buf.length >= 2) {
+      let len = buf[1] & 0x7f; let at = 2;
+      if (len === 126) { if (buf.length < 4) break; len = buf.readUInt16BE(2); at = 4; }
+      if (buf.length < at + len) break;
+      out.push({ op: buf[0] & 0x0f, data: buf.subarray(at, at + len) });
+      buf = buf.subarray(at + len);
+    }
+    return out;
+  };
+  c.text = () => Buffer.concat(c.frames().filter((f) => f.op === 1).map((f) => f.data)).toString('latin1');
+  c.bin = () => c.frames().filter((f) => f.op === 2).map((f) => f.data);
+  /** A masked client frame in one write. */
+  c.frame = (opcode, payload = Buffer.alloc(0)) => {
+    const p = Buffer.from(payload);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const head = p.length < 126 ? Buffer.from([0x80 | opcode, 0x80 | p.length]) : Buffer.from([0x80 | opcode, 0x80 | 126, p.length >> 8, p.length & 0xff]);
+    sock.write(Buffer.concat([head, mask, Buffer.from(p.map((x, i) => x ^ mask[i & 3]))]));
+  };
+  return c;
+}
+
+test('a get arrives segment by segment as in the real board\'s capture: every header alone, its payload after the delayed ACK', async () => {
+  const b = await board();
+  await b.writeFile('/k1.bin', crypto.randomBytes(1024));
+  const c = await rawClient(b);
+  await c.until(() => c.bytes.includes('Password: '));
+  c.frame(1, 'secret123\r');
+  await c.until(() => c.text().endsWith('>>> '));
+  // At once, as the capture's client did: a client that sends in answer to what it receives
+  // is in the system's delayed-ACK mode (after a long idle pause it would ACK at once).
+  const from = c.segments.length;
+  c.frame(2, header(2, 0, 'k1.bin'));
+  // One ack per chunk, sent when the whole chunk frame is in (as the capture's client did):
+  // frames are WB, 4 data chunks, the empty chunk, WB.
+  const bins = c.bin().length;
+  for (let acked = 0; ;) {
+    await c.until(() => c.bin().length > bins + acked);
+    if (c.bin().slice(bins + 1).some((f) => f.length === 2)) break; // the empty chunk
+    c.frame(2, [0]);
+    acked++;
+  }
+  await c.until(() => c.bin().length === bins + 7);
+  const got = c.segments.slice(from).map((s) => s.data.length);
+  const want = capture('tcp_get_delayed_ack').filter((f) => f.op === 'segment').map((f) => f.bytes);
+  assert.deepEqual(got, want, `the same segment sizes as the real board: ${JSON.stringify(c.segments.slice(from).map((x) => [x.t.toFixed(1), x.data.length]))}`);
+  // Each payload came after its header, held until the client's system acknowledged it.
+  const seg = c.segments.slice(from);
+  for (const i of [1, 3, 5, 7, 9]) {
+    const gap = seg[i].t - seg[i - 1].t;
+    assert.ok(gap >= 15, `segment ${i} (${seg[i].data.length} bytes) came ${gap.toFixed(1)} ms after its header: the board did not wait for the ACK`);
+  }
+  c.frame(8);
+  await c.closed;
+});
+
+test('instant: each frame in one write with Nagle off (the old behaviour, for speed tests of other things)', async () => {
+  const b = await board({ instant: true });
+  await b.writeFile('/k1.bin', Buffer.alloc(1024, 7));
+  const c = await rawClient(b);
+  await c.until(() => c.bytes.includes('Password: '));
+  c.frame(1, 'secret123\r');
+  await c.until(() => c.text().endsWith('>>> '));
+  const from = c.segments.length;
+  c.frame(2, header(2, 0, 'k1.bin'));
+  await c.until(() => c.segments.length > from);
+  for (let i = 0; i < 4; i++) {
+    const n = c.segments.length;
+    c.frame(2, [0]);
+    await c.until(() => c.segments.length > n);
+  }
+  const sizes = c.segments.slice(from, from + 5).map((s) => s.data.length);
+  assert.deepEqual(sizes, [6, 262, 262, 262, 262], `header and payload together: ${JSON.stringify(c.segments.slice(from).map((x) => x.data.length))}`);
+  c.frame(8);
+  await c.closed;
+});
+
+test('empty pings and empty data frames are ignored in every state (a client may use them to carry ACKs)', async () => {
+  const b = await board();
+  const data = crypto.randomBytes(3000);
+  await b.writeFile('/n.bin', data);
+  const c = await rawClient(b);
+  await c.until(() => c.bytes.includes('Password: '));
+  c.frame(9); c.frame(1); c.frame(2);
+  c.frame(1, 'secret123\r');
+  await c.until(() => c.text().endsWith('>>> '));
+  c.frame(9); c.frame(1, 'print(6'); c.frame(9); c.frame(2); c.frame(1); c.frame(1, '*7)\r');
+  await c.until(() => c.text().endsWith('42\r\n>>> '));
+  // A get with a nudge after every ack, and a put with nudges between its data frames.
+  const start = c.bytes.length;
+  c.frame(2, header(2, 0, 'n.bin'));
+  c.frame(9);
+  const chunks = [];
+  let off = start;
+  const next = async () => {
+    await c.until(() => {
+      const b2 = c.bytes.subarray(off);
+      if (b2.length < 2) return false;
+      let len = b2[1] & 0x7f; let at = 2;
+      if (len === 126) { if (b2.length < 4) return false; len = b2.readUInt16BE(2); at = 4; }
+      return b2.length >= at + len;
+    });
+    const b2 = c.bytes.subarray(off);
+    let len = b2[1] & 0x7f; let at = 2;
+    if (len === 126) { len = b2.readUInt16BE(2); at = 4; }
+    off += at + len;
+    return b2.subarray(at, at + len);
+  };
+  assert.equal((await next()).toString('hex'), '57420000');
+  for (;;) {
+    c.frame(2, [0]); c.frame(9); c.frame(2);
+    const ch = await next();
+    chunks.push(ch.subarray(2));
+    if (ch.readUInt16LE(0) === 0) break;
+  }
+  assert.equal((await next()).toString('hex'), '57420000');
+  assert.ok(Buffer.concat(chunks).equals(data), 'the file arrived intact');
+  c.frame(2, header(1, 2048, 'm.bin'));
+  assert.equal((await next()).toString('hex'), '57420000');
+  c.frame(2, data.subarray(0, 1024)); c.frame(9); c.frame(2); c.frame(2, data.subarray(1024, 2048));
+  assert.equal((await next()).toString('hex'), '57420000');
+  assert.ok((await b.readFile('/m.bin')).equals(data.subarray(0, 2048)));
+  assert.ok(b.stats.pings >= 5);
+  c.frame(8);
+  await c.closed;
+});
+
+test('a close with a status code is answered but keeps the session; its first byte reaches the file-transfer side', async () => {
+  const b = await board();
+  const c = await rawClient(b);
+  await c.until(() => c.bytes.includes('Password: '));
+  c.frame(1, 'secret123\r');
+  await c.until(() => c.text().endsWith('>>> '));
+  const at = c.bytes.length;
+  c.frame(8, [0x03, 0xe8]);
+  await c.until(() => c.bytes.subarray(at).includes(Buffer.from([0x88, 0x00])));
+  c.frame(1, 'print(7)\r');
+  await c.until(() => c.text().endsWith('7\r\n>>> '));
+  // As in close_code_then_data: 0x03 became header byte 0; 81 more bytes complete a GET_VER.
+  const rest = Buffer.alloc(81); rest[0] = 0x57; rest[1] = 0x03;
+  const before = c.bytes.length;
+  c.frame(2, rest);
+  await c.until(() => c.bytes.length >= before + 5);
+  assert.deepEqual([...c.bytes.subarray(before, before + 5)], [0x82, 0x03, 1, 27, 0]);
+  c.frame(8);
+  await c.closed;
+});
+
+test('a plain GET gets the board\'s page that loads webrepl_content.js from BASE, then a close', async () => {
+  const b = await board({ base: 'https://example.github.io/webrepl-rs/' });
+  const c = await rawClient(b, { request: 'GET / HTTP/1.1\r\nHost: board\r\nAccept: text/html\r\n\r\n' });
+  await c.closed;
+  assert.equal(c.bytes.toString(), 'HTTP/1.0 200 OK\r\n\r\n<base href="https://example.github.io/webrepl-rs/"></base>\r\n<script src="webrepl_content.js"></script>\r\n');
+  // Header names are compared as the board does: case-sensitively.
+  const d = await rawClient(b, { request: 'GET / HTTP/1.1\r\nhost: board\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n' });
+  await d.closed;
+  assert.match(d.bytes.toString(), /^HTTP\/1\.0 200 OK/);
+});
+
+test('Enter is \\r or \\n at the prompt, as on 1.28+ boards; \\r\\n is one Enter; paste and raw REPL keep \\n as it is', async () => {
+  const b = await board();
+  const c = await client(b);
+  await c.login();
+  await c.until(() => c.text().endsWith('>>> '));
+  c.ws.send('import time\n');
+  c.ws.send('for i in range(3): print(i)\r\r');
+  await c.until(() => c.text().endsWith('0\r\n1\r\n2\r\n>>> '));
+  assert.ok(!c.text().includes('SyntaxError'), c.text());
+  const n = (c.text().match(/>>> /g) || []).length;
+  c.ws.send('x = 1\r\n');
+  await c.until(() => (c.text().match(/>>> /g) || []).length === n + 1);
+  await sleep(100);
+  assert.equal((c.text().match(/>>> /g) || []).length, n + 1, '\\r\\n gave one prompt');
+  c.ws.send('\x05def f():\n    return 40\nprint(f() + 2)\n\x04');
+  await c.until(() => c.text().endsWith('42\r\n>>> '));
+  c.ws.send('\x01');
+  await c.until(() => c.text().endsWith('\r\n>'));
+  c.ws.send('a = 5\nprint(a * 3)\n\x04');
+  await c.until(() => c.text().includes('OK15\r\n\x04\x04>'));
+  c.ws.send('\x02');
+  await c.until(() => c.text().endsWith('>>> '));
+  c.ws.send('print(a)\n');
+  await c.until(() => c.text().endsWith('5\r\n>>> '));
+  c.ws.close();
 });

@@ -5,6 +5,12 @@
 // Ctrl-C: the main thread sets a shared flag; the stdout callback, which a running program
 // calls whenever it prints, turns it into a KeyboardInterrupt (mp_sched_keyboard_interrupt) —
 // only while code runs, as on a board.
+//
+// Newlines: this MicroPython (1.27) takes only `\r` as Enter at the friendly prompt; since 1.28
+// boards take `\r` or `\n` (a `\n` right after a `\r`, or a `\r` right after a `\n`, is the
+// same Enter and ignored). A client that ends lines with `\n` works on a board, so the worker
+// gives the interpreter what a 1.28+ line editor would have seen: at the friendly prompt only
+// (paste mode and the raw REPL take bytes as they are).
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
@@ -14,6 +20,10 @@ let mp;
 let out = [];
 let outLen = 0;
 let lastFlush = Date.now();
+/** Which input mode the REPL is in: 'friendly' (line editor), 'paste' or 'raw'. */
+let mode = 'friendly';
+let recent = '';
+let lastNl = 0;
 
 // The WebAssembly port numbers OS errors as Emscripten does and prints them bare
 // (`OSError: 44`); a board prints `OSError: [Errno 2] ENOENT`. Traceback lines are rewritten
@@ -37,7 +47,31 @@ function flush() {
   parentPort.postMessage({ type: 'output', data: buf });
 }
 
+/** Entering paste mode or the raw REPL is announced by fixed strings. */
+function noteMode(bytes) {
+  recent = (recent + Buffer.from(bytes).toString('latin1')).slice(-64);
+  if (recent.includes('raw REPL; CTRL-B to exit')) { mode = 'raw'; recent = ''; }
+  else if (recent.includes('paste mode; Ctrl-C to cancel')) { mode = 'paste'; recent = ''; }
+}
+
+/** What a 1.28+ line editor does with byte `c`: null to drop it, else the byte to feed. */
+function lineEditorByte(c) {
+  if (mode !== 'friendly') {
+    // Ctrl-C or Ctrl-D end paste mode; Ctrl-B leaves the raw REPL.
+    if ((mode === 'paste' && (c === 3 || c === 4)) || (mode === 'raw' && c === 2)) mode = 'friendly';
+    return c;
+  }
+  if (c === 13 || c === 10) {
+    if (lastNl === 0 || lastNl === c) { lastNl = c; return 13; }
+    lastNl = 0;
+    return null;
+  }
+  if (c < 1 || c > 5) lastNl = 0;
+  return c;
+}
+
 function stdout(bytes) {
+  noteMode(bytes);
   out.push(bytes);
   outLen += bytes.length;
   // Only while code runs: MicroPython sets the interrupt character around execution (at the
@@ -67,6 +101,8 @@ async function boot(files) {
     if (data === null) { try { mp.FS.mkdir(p); } catch { /* exists */ } } else mp.FS.writeFile(p, data);
   }
   mp.replInit();
+  mode = 'friendly';
+  lastNl = 0;
   out = [];
   outLen = 0;
 }
@@ -102,7 +138,9 @@ parentPort.on('message', async (m) => {
         continue;
       }
       if (c === 3) Atomics.store(flag, 0, 0);
-      const r = mp.replProcessChar(c);
+      const fed = lineEditorByte(c);
+      if (fed === null) continue;
+      const r = mp.replProcessChar(fed);
       if (r === 256 || (r & 0x100)) {
         flush();
         parentPort.postMessage({ type: 'soft-reset' });
