@@ -9,7 +9,8 @@
 //! Downloads ([`Connection::download`]) pick their path by the link: on a direct link a read
 //! through the raw REPL (`Session::read`: one streamed script, no per-chunk round trip for the
 //! board's Nagle stall to hit); through `webrepl proxy` the WebREPL get, which the proxy reads
-//! ahead. `?get=wa` or `?get=raw` in the page's address forces one path (tests, benchmarks).
+//! ahead. `?get=wa` or `?get=raw` in the page's address forces one path, and `?read=hex` has the
+//! board send hex instead of base64 (tests, benchmarks: the virtual board's b2a_base64 is slow).
 
 use crate::socket::{Socket, SocketEvent};
 use std::cell::RefCell;
@@ -59,6 +60,16 @@ pub struct Connection {
     get_path: GetPath,
 }
 
+/// A parameter of the page's own address (`?name=value`).
+fn page_param(name: &str) -> Option<String> {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get(name))
+}
+
 /// How [`Connection::download`] fetches a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GetPath {
@@ -72,13 +83,7 @@ impl GetPath {
     /// The path for `board`: the raw REPL unless a proxy is in between, or the page's address
     /// says `get=wa` / `get=raw`.
     fn choose(board: &webrepl_core::BoardUrl) -> GetPath {
-        let search = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
-        let forced = web_sys::UrlSearchParams::new_with_str(&search)
-            .ok()
-            .and_then(|p| p.get("get"));
-        match forced.as_deref() {
+        match page_param("get").as_deref() {
             Some("wa") => GetPath::WebRepl,
             Some("raw") => GetPath::RawRepl,
             _ if board.target.is_some() => GetPath::WebRepl,
@@ -92,10 +97,13 @@ impl Connection {
     pub fn open(
         url: &str,
         password: Option<Password>,
-        config: SessionConfig,
+        mut config: SessionConfig,
         listener: Listener,
     ) -> Result<Connection, ConnectError> {
         let board = parse_board_url(url)?;
+        if page_param("read").as_deref() == Some("hex") {
+            config.read_encoding = webrepl_core::ReadEncoding::Hex;
+        }
         let page_https = web_sys::window()
             .and_then(|w| w.location().protocol().ok())
             .is_some_and(|p| p == "https:");

@@ -111,17 +111,19 @@ test('a name over 63 bytes is refused with a clear message', async () => {
   fs.rmSync(file, { force: true });
 });
 
-test('get of a missing file gives a clear message and the page reconnects', async () => {
+test('a WebREPL get (?get=wa) of a missing file gives a clear message and the page reconnects', async () => {
+  const gets = board.stats.gets;
   await withPage(board, async (page) => {
     await connect(page);
     await page.fill('#get-name', 'no_such_file.txt');
     await page.click('#get');
     await page.waitForSelector('#downloads li[data-state=failed]');
     assert.match(await page.textContent('#downloads li .state'), /not found/);
+    assert.equal(board.stats.gets, gets + 1, 'the WebREPL get reached the board');
     await page.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
     await type(page, 'print(3+4)\r');
     await waitForTerminal(page, /\n7\n>>>$/);
-  });
+  }, { query: '&get=wa' });
 });
 
 test('unicode typed as ASCII escapes renders, and runs intact through the run-code path', async () => {

@@ -8,7 +8,10 @@
 //! the board's ACKs (it never sees partial frames); this needs nothing from the client but
 //! reading. Unlike the get, a missing file is a traceback, not a dropped session.
 //!
-//! The script prints `S SIZE B` (B for base64) or `D` for a folder, then the lines. This module owns the script and the decoding; the session queues
+//! The script prints `S SIZE` or `D` for a folder, then one line per chunk, base64
+//! (`binascii.b2a_base64`, the default: 4/3 of the file on the wire) or hex (`hexlify`: twice
+//! the file, but cheap where b2a_base64 is slow, as in the virtual board's WebAssembly
+//! MicroPython); [`ReadEncoding`] picks. This module owns the script and the decoding; the session queues
 //! the read beside the other file operations and the raw REPL ([`crate::rawrepl`]) carries it.
 
 use crate::files::{self, py_str, FsError, MAX_SCRIPT};
@@ -23,6 +26,16 @@ pub const READ_CHUNK: usize = 1536;
 const MAX_RESERVE: u64 = 16 << 20;
 /// Longest first line (`S 4294967295 B`).
 const MAX_HEADER: usize = 40;
+
+/// How the board encodes the file's bytes for the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadEncoding {
+    /// `binascii.b2a_base64`: 4 characters per 3 bytes.
+    #[default]
+    Base64,
+    /// `binascii.hexlify`: 2 characters per byte.
+    Hex,
+}
 
 /// Why a read failed; each names the path.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -39,7 +52,7 @@ pub enum ReadError {
     #[error("{path}: the board's reply to the read was not understood ({what}); the download was discarded")]
     Protocol { path: String, what: String },
     #[error("{0}: this board's MicroPython has no binascii module, which downloads through the raw REPL need; connect through `webrepl proxy` (it uses the WebREPL get), or add ?get=wa to the page's address")]
-    NoBase64(String),
+    NoBinascii(String),
     #[error("{0} file operations are already waiting; try again when they are done")]
     QueueFull(usize),
 }
@@ -49,12 +62,13 @@ pub enum ReadError {
 pub struct FileRead {
     pub transfer: TransferId,
     pub path: String,
+    pub encoding: ReadEncoding,
     /// The first line, until it is complete.
     header: Vec<u8>,
     /// The announced size, once the first line is in.
     size: Option<u64>,
     is_dir: bool,
-    /// Undecoded base64 characters (< 4).
+    /// Undecoded characters (< 4 base64, < 2 hex).
     carry: [u8; 4],
     carry_len: usize,
     /// Bytes decoded (may exceed `data.len()` when the board sends more than it announced).
@@ -79,7 +93,7 @@ pub fn read_path(path: &str) -> Result<String, ReadError> {
     } else {
         p[1..].to_owned()
     };
-    if call(&p).len() > MAX_SCRIPT {
+    if call(&p, ReadEncoding::Base64).len() > MAX_SCRIPT {
         return Err(ReadError::BadPath(
             p,
             "it is too long for the board's input buffer",
@@ -88,32 +102,38 @@ pub fn read_path(path: &str) -> Result<String, ReadError> {
     Ok(p)
 }
 
-// `_w(path, chunk)`: `D` for a folder; else `S SIZE B`, then one base64 line per chunk (and
-// an empty one at the end).
-// sys.stdout.write takes the bytes b2a_base64 returns (with their \n) without a copy. (A hex
-// fallback for boards without binascii does not fit the ~250 bytes a board keeps of input: the
-// import fails first, with a message saying what to do.)
-const READ: &str = "def _w(p,n):
+// `_w(path, chunk, encoder, line end)`: `D` for a folder; else `S SIZE`, then one line per
+// chunk (and an empty one at the end). sys.stdout.write takes the encoder's bytes as they are.
+// The encoder is named in the call (`__import__` leaves no name behind); a board without
+// binascii fails there, with a message saying what to do.
+const READ: &str = "def _w(p,n,e,t):
  import os,sys
- from binascii import b2a_base64 as e
  s=os.stat(p)
  if s[0]&16384:return print('D')
- f=open(p,'rb');m=memoryview(bytearray(n));k=1
- print('S',s[6],'B')
- while k:k=f.readinto(m);sys.stdout.write(e(m[:k]))
+ f=open(p,'rb');m=memoryview(bytearray(n));k=1;w=sys.stdout.write
+ print('S',s[6])
+ while k:k=f.readinto(m);w(e(m[:k])+t)
  f.close()
 ";
 
-fn call(path: &str) -> String {
-    format!("try:_w({},{READ_CHUNK})\nfinally:del _w\n", py_str(path))
+fn call(path: &str, encoding: ReadEncoding) -> String {
+    let (encoder, end) = match encoding {
+        ReadEncoding::Base64 => ("b2a_base64", ""),
+        ReadEncoding::Hex => ("hexlify", "\\n"),
+    };
+    format!(
+        "try:_w({},{READ_CHUNK},__import__('binascii').{encoder},b'{end}')\nfinally:del _w\n",
+        py_str(path)
+    )
 }
 
 impl FileRead {
     /// A read of `path` (already checked by [`read_path`]), reported as transfer `transfer`.
-    pub fn new(transfer: TransferId, path: String) -> Self {
+    pub fn new(transfer: TransferId, path: String, encoding: ReadEncoding) -> Self {
         FileRead {
             transfer,
             path,
+            encoding,
             header: Vec::new(),
             size: None,
             is_dir: false,
@@ -127,12 +147,12 @@ impl FileRead {
 
     /// The raw-REPL commands: the definition, then the call (each ≤ [`MAX_SCRIPT`] bytes).
     pub fn script_parts(&self) -> Vec<String> {
-        vec![READ.to_owned(), call(&self.path)]
+        vec![READ.to_owned(), call(&self.path, self.encoding)]
     }
 
     /// Forgets what arrived (the script is run again from the start).
     pub fn restart(&mut self) {
-        *self = FileRead::new(self.transfer, std::mem::take(&mut self.path));
+        *self = FileRead::new(self.transfer, std::mem::take(&mut self.path), self.encoding);
     }
 
     /// Bytes decoded so far and the announced size, once known.
@@ -163,11 +183,14 @@ impl FileRead {
             }
             self.carry[self.carry_len] = c;
             self.carry_len += 1;
-            if self.carry_len == 4 {
-                if let Err(what) = self.decode_quad() {
-                    self.fail(what);
-                    return;
-                }
+            let r = match self.encoding {
+                ReadEncoding::Base64 if self.carry_len == 4 => self.decode_quad(),
+                ReadEncoding::Hex if self.carry_len == 2 => self.decode_pair(),
+                _ => Ok(()),
+            };
+            if let Err(what) = r {
+                self.fail(what);
+                return;
             }
         }
     }
@@ -177,7 +200,7 @@ impl FileRead {
         let mut parts = line.split(' ');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("D"), None, ..) => self.is_dir = true,
-            (Some("S"), Some(size), Some("B"), None) => match size.parse::<u64>() {
+            (Some("S"), Some(size), None, _) => match size.parse::<u64>() {
                 Ok(size) => {
                     self.size = Some(size);
                     self.data.reserve_exact(size.min(MAX_RESERVE) as usize);
@@ -217,6 +240,14 @@ impl FileRead {
         Ok(())
     }
 
+    fn decode_pair(&mut self) -> Result<(), &'static str> {
+        self.carry_len = 0;
+        let hi = nibble(self.carry[0]).ok_or("a character that is not hex")?;
+        let lo = nibble(self.carry[1]).ok_or("a character that is not hex")?;
+        self.push(&[hi << 4 | lo]);
+        Ok(())
+    }
+
     fn fail(&mut self, what: &str) {
         if self.error.is_none() {
             self.error = Some(what.to_owned());
@@ -228,7 +259,7 @@ impl FileRead {
         let path = self.path;
         if !stderr.is_empty() {
             if crate::login::find(stderr, b"binascii").is_some() {
-                return Err(ReadError::NoBase64(path));
+                return Err(ReadError::NoBinascii(path));
             }
             return Err(ReadError::Board {
                 path,
@@ -262,6 +293,10 @@ impl FileRead {
     }
 }
 
+fn nibble(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
 fn sextet(c: u8) -> Option<u8> {
     Some(match c {
         b'A'..=b'Z' => c - b'A',
@@ -280,7 +315,7 @@ mod tests {
     /// What the board prints for `data` (as b2a_base64 does: one padded line per chunk).
     fn board_output(data: &[u8], eol: &[u8]) -> Vec<u8> {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = format!("S {} B", data.len()).into_bytes();
+        let mut out = format!("S {}", data.len()).into_bytes();
         out.extend_from_slice(eol);
         for chunk in data.chunks(READ_CHUNK) {
             for g in chunk.chunks(3) {
@@ -305,7 +340,7 @@ mod tests {
     }
 
     fn read(out: &[u8], cuts: &[usize]) -> Result<Vec<u8>, ReadError> {
-        let mut r = FileRead::new(TransferId(1), "/f.bin".into());
+        let mut r = FileRead::new(TransferId(1), "/f.bin".into(), ReadEncoding::Base64);
         let mut start = 0;
         for &c in cuts {
             r.feed(&out[start..c]);
@@ -317,12 +352,16 @@ mod tests {
 
     #[test]
     fn the_script_fits_a_board_input_buffer() {
-        let r = FileRead::new(TransferId(1), read_path(&"x".repeat(200)).unwrap());
+        let r = FileRead::new(
+            TransferId(1),
+            read_path(&"x".repeat(150)).unwrap(),
+            ReadEncoding::Hex,
+        );
         for part in r.script_parts() {
             assert!(part.len() <= MAX_SCRIPT, "{} bytes:\n{part}", part.len());
             assert!(!part.bytes().any(|b| b < 0x20 && b != b'\n'));
         }
-        assert!(read_path(&"x".repeat(240)).is_err());
+        assert!(read_path(&"x".repeat(200)).is_err());
     }
 
     #[test]
@@ -360,20 +399,32 @@ mod tests {
     }
 
     #[test]
+    fn hex_lines_decode_too() {
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Hex);
+        for part in [&b"S 3\r\n00f"[..], b"F7a\r", b"\n\r\n"] {
+            r.feed(part);
+        }
+        assert_eq!(r.finish(b""), Ok(vec![0, 255, 0x7a]));
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Hex);
+        r.feed(b"S 1\r\nzz\r\n");
+        assert!(matches!(r.finish(b""), Err(ReadError::Protocol { .. })));
+    }
+
+    #[test]
     fn a_board_without_binascii_is_told_in_words() {
-        let r = FileRead::new(TransferId(1), "/f".into());
+        let r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
         let err = r
             .finish(b"Traceback (most recent call last):\r\n  File \"<stdin>\", line 2, in _w\r\nImportError: no module named 'binascii'\r\n")
             .unwrap_err();
-        assert_eq!(err, ReadError::NoBase64("/f".into()));
+        assert_eq!(err, ReadError::NoBinascii("/f".into()));
         assert!(err.to_string().contains("webrepl proxy"), "{err}");
     }
 
     #[test]
     fn progress_knows_the_size_from_the_first_line() {
-        let mut r = FileRead::new(TransferId(1), "/f".into());
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
         assert_eq!(r.progress(), (0, None));
-        r.feed(b"S 6 B\r\nAAEC");
+        r.feed(b"S 6\r\nAAEC");
         assert_eq!(r.progress(), (3, Some(6)));
     }
 
@@ -383,7 +434,7 @@ mod tests {
         let with_size = |size: &str| {
             let out = board_output(&data, b"\r\n");
             let body = out[out.iter().position(|&b| b == b'\n').unwrap()..].to_vec();
-            [format!("S {size} B\r").into_bytes(), body].concat()
+            [format!("S {size}\r").into_bytes(), body].concat()
         };
         let out = with_size("12");
         let err = read(&out, &[]).unwrap_err();
@@ -409,26 +460,26 @@ mod tests {
 
     #[test]
     fn errors_missing_file_folder_garbage() {
-        let r = FileRead::new(TransferId(1), "/nope".into());
+        let r = FileRead::new(TransferId(1), "/nope".into(), ReadEncoding::Base64);
         let err = r
             .finish(b"Traceback (most recent call last):\r\n  File \"<stdin>\", line 2, in <module>\r\nOSError: [Errno 2] ENOENT\r\n")
             .unwrap_err();
         assert_eq!(err.to_string(), "/nope: no such file or folder");
-        let mut r = FileRead::new(TransferId(1), "/lib".into());
+        let mut r = FileRead::new(TransferId(1), "/lib".into(), ReadEncoding::Base64);
         r.feed(b"D\r\n");
         assert_eq!(r.finish(b""), Err(ReadError::IsDir("/lib".into())));
-        let mut r = FileRead::new(TransferId(1), "/f".into());
-        r.feed(b"S 3 B\r\nAA!A\r\n");
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
+        r.feed(b"S 3\r\nAA!A\r\n");
         assert!(matches!(r.finish(b""), Err(ReadError::Protocol { .. })));
-        let mut r = FileRead::new(TransferId(1), "/f".into());
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
         r.feed(&[b'x'; 100]);
         assert!(matches!(r.finish(b""), Err(ReadError::Protocol { .. })));
-        let r = FileRead::new(TransferId(1), "/f".into());
+        let r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
         assert!(matches!(r.finish(b""), Err(ReadError::Protocol { .. })));
-        let mut r = FileRead::new(TransferId(1), "/f".into());
-        r.feed(b"S 3 B\r\nAAE");
+        let mut r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
+        r.feed(b"S 3\r\nAAE");
         assert!(matches!(r.finish(b""), Err(ReadError::Protocol { .. })));
-        let r = FileRead::new(TransferId(1), "/f".into());
+        let r = FileRead::new(TransferId(1), "/f".into(), ReadEncoding::Base64);
         let err = r
             .finish(b"MemoryError: memory allocation failed\r\n")
             .unwrap_err();
@@ -437,12 +488,12 @@ mod tests {
 
     #[test]
     fn restart_forgets_what_arrived() {
-        let mut r = FileRead::new(TransferId(4), "/f".into());
-        r.feed(b"S 3 B\r\nAAEC");
+        let mut r = FileRead::new(TransferId(4), "/f".into(), ReadEncoding::Base64);
+        r.feed(b"S 3\r\nAAEC");
         r.restart();
         assert_eq!(r.progress(), (0, None));
         assert_eq!(r.path, "/f");
-        r.feed(b"S 3 B\r\nAAEC\r\n");
+        r.feed(b"S 3\r\nAAEC\r\n");
         assert_eq!(r.finish(b""), Ok(vec![0, 1, 2]));
     }
 }

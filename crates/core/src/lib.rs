@@ -30,7 +30,7 @@ pub mod utf8;
 
 pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
-pub use fileread::ReadError;
+pub use fileread::{ReadEncoding, ReadError};
 pub use files::{Entry, EntryKind, FsError, FsId, FsOp, FsReply};
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;

@@ -8,7 +8,7 @@
 //! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
 
 use crate::control::ControlKey;
-use crate::fileread::{self, FileRead, ReadError};
+use crate::fileread::{self, FileRead, ReadEncoding, ReadError};
 use crate::files::{self, FsError, FsId, FsOp, FsReply};
 use crate::login::{find, Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
@@ -43,6 +43,8 @@ pub struct SessionConfig {
     pub fs_timeout_ms: u64,
     /// File operations waiting behind the one running.
     pub max_queued_fs: usize,
+    /// How [`Session::read`] has the board encode a file.
+    pub read_encoding: ReadEncoding,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +59,7 @@ impl Default for SessionConfig {
             put_chunk: transfer::PUT_CHUNK,
             fs_timeout_ms: 10_000,
             max_queued_fs: 1024,
+            read_encoding: ReadEncoding::default(),
         }
     }
 }
@@ -762,8 +765,10 @@ impl Session {
         let path = fileread::read_path(path)?;
         let transfer = self.transfer_id();
         let id = self.fs_id();
-        self.fs_queue
-            .push_back((id, Job::Read(FileRead::new(transfer, path))));
+        self.fs_queue.push_back((
+            id,
+            Job::Read(FileRead::new(transfer, path, self.config.read_encoding)),
+        ));
         self.pump_fs();
         Ok(transfer)
     }

@@ -61,7 +61,7 @@ fn board_replies(stdout: &[u8], stderr: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn file_output(data: &[u8], eol: &str) -> Vec<u8> {
-    let mut out = format!("S {} B{eol}", data.len());
+    let mut out = format!("S {}{eol}", data.len());
     for chunk in data.chunks(1536) {
         out.push_str(&b64(chunk));
         out.push_str(eol);
@@ -136,8 +136,11 @@ fn a_read_is_one_streamed_script_hidden_from_the_terminal() {
     let (events, sent) = read_with(&file_output(&data, "\r\n"), b"", None);
     assert_eq!(outcome(&events), Some(data));
     assert_eq!(sent[0], "\x03\x01");
-    assert!(sent[1].starts_with("def _w(p,n):") && sent[1].ends_with('\x04'));
-    assert_eq!(sent[2], "try:_w('/f.bin',1536)\nfinally:del _w\n\x04");
+    assert!(sent[1].starts_with("def _w(p,n,e,t):") && sent[1].ends_with('\x04'));
+    assert_eq!(
+        sent[2],
+        "try:_w('/f.bin',1536,__import__('binascii').b2a_base64,b'')\nfinally:del _w\n\x04"
+    );
     assert_eq!(sent[3], "\x02", "back to the friendly REPL");
     assert_eq!(sent.len(), 4, "no acks, no round trip per chunk");
     // Progress counts towards the announced size.
@@ -178,7 +181,7 @@ fn a_folder_and_a_short_file_are_errors() {
         Some(TransferError::Read(ReadError::IsDir("/f.bin".into())))
     );
     let mut out = file_output(&[1, 2, 3, 4], "\r\n");
-    out[2] = b'9';
+    out[2] = b'9'; // "S 9"
     let (events, _) = read_with(&out, b"", None);
     assert_eq!(
         failure(&events),
@@ -200,7 +203,7 @@ fn typing_waits_for_the_read_and_ctrl_c_cancels_it() {
     s.handle_text(b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", 6);
     s.handle_text(b"OK\x04\x04>", 7);
     assert_eq!(texts(&mut s).len(), 2, "definition and call");
-    s.handle_text(b"OKS 100000 B\r\nAAAA", 8);
+    s.handle_text(b"OKS 100000\r\nAAAA", 8);
     s.send_input("\x03");
     assert_eq!(texts(&mut s), vec!["\x03\x02"]);
     let events = drain(&mut s);
@@ -228,7 +231,7 @@ fn a_lost_link_fails_the_read_with_what_arrived() {
     texts(&mut s);
     s.handle_text(b"\r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", 6);
     s.handle_text(b"OK\x04\x04>", 6);
-    s.handle_text(b"OKS 6 B\r\nAAEC", 7);
+    s.handle_text(b"OKS 6\r\nAAEC", 7);
     s.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, 8);
     let events = drain(&mut s);
     assert!(events.contains(&Event::TransferFailed {
