@@ -1,7 +1,8 @@
 //! The standalone page (a replacement for MicroPython's webrepl.html): board address and
 //! password, Connect/Disconnect with a visible status, the terminal, Stop and Soft reset,
 //! sending files (picker or drag-and-drop, editable destination names, progress) and getting a
-//! file by name (progress in bytes, then a browser download).
+//! file by name (`Connection::download`: progress in percent on a direct link, in bytes through
+//! the proxy; then a browser download).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
