@@ -5,6 +5,12 @@
 //! asks for (an empty close frame on close: `close()` with no code), runs the session's timer,
 //! and holds put data back while the socket's send buffer is full. Events go to one listener, called with no borrow held, so
 //! the listener may call back into the connection.
+//!
+//! Downloads ([`Connection::download`]) pick their path by the link: on a direct link a read
+//! through the raw REPL (`Session::read`: one streamed script, no per-chunk round trip for the
+//! board's Nagle stall to hit); through `webrepl proxy` the WebREPL get, which the proxy reads
+//! ahead. `?get=wa` or `?get=raw` in the page's address forces one path, and `?read=hex` has the
+//! board send hex instead of base64 (tests, benchmarks: the virtual board's b2a_base64 is slow).
 
 use crate::socket::{Socket, SocketEvent};
 use std::cell::RefCell;
@@ -51,6 +57,39 @@ struct Inner {
 pub struct Connection {
     inner: Rc<RefCell<Option<Inner>>>,
     url: Rc<str>,
+    get_path: GetPath,
+}
+
+/// A parameter of the page's own address (`?name=value`).
+fn page_param(name: &str) -> Option<String> {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get(name))
+}
+
+/// How [`Connection::download`] fetches a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetPath {
+    /// Through the raw REPL, streamed by one script (direct links).
+    RawRepl,
+    /// The WebREPL get, one round trip per 256 bytes (through the proxy, which reads ahead).
+    WebRepl,
+}
+
+impl GetPath {
+    /// The path for `board`: the raw REPL unless a proxy is in between, or the page's address
+    /// says `get=wa` / `get=raw`.
+    fn choose(board: &webrepl_core::BoardUrl) -> GetPath {
+        match page_param("get").as_deref() {
+            Some("wa") => GetPath::WebRepl,
+            Some("raw") => GetPath::RawRepl,
+            _ if board.target.is_some() => GetPath::WebRepl,
+            _ => GetPath::RawRepl,
+        }
+    }
 }
 
 impl Connection {
@@ -58,10 +97,13 @@ impl Connection {
     pub fn open(
         url: &str,
         password: Option<Password>,
-        config: SessionConfig,
+        mut config: SessionConfig,
         listener: Listener,
     ) -> Result<Connection, ConnectError> {
         let board = parse_board_url(url)?;
+        if page_param("read").as_deref() == Some("hex") {
+            config.read_encoding = webrepl_core::ReadEncoding::Hex;
+        }
         let page_https = web_sys::window()
             .and_then(|w| w.location().protocol().ok())
             .is_some_and(|p| p == "https:");
@@ -71,6 +113,7 @@ impl Connection {
         let conn = Connection {
             inner: Rc::new(RefCell::new(None)),
             url: board.url.as_str().into(),
+            get_path: GetPath::choose(&board),
         };
         let session = Session::new(config, password, now_ms());
         let weak = Rc::downgrade(&conn.inner);
@@ -147,9 +190,26 @@ impl Connection {
             .unwrap_or(Err(TransferError::NotConnected))
     }
 
+    /// A WebREPL get (see [`Self::download`] for the path that suits the link).
     pub fn get(&self, name: &str) -> Result<TransferId, TransferError> {
         self.with_session(|s| s.get(name))
             .unwrap_or(Err(TransferError::NotConnected))
+    }
+
+    /// Fetches a file by the path that suits this link ([`GetPath`]); either way it is reported
+    /// as a transfer (progress, then `TransferDone` with the bytes, or `TransferFailed`).
+    pub fn download(&self, name: &str) -> Result<TransferId, TransferError> {
+        match self.get_path {
+            GetPath::RawRepl => self
+                .with_session(|s| s.read(name))
+                .unwrap_or(Err(TransferError::NotConnected)),
+            GetPath::WebRepl => self.get(name),
+        }
+    }
+
+    /// How [`Self::download`] fetches files on this link.
+    pub fn get_path(&self) -> GetPath {
+        self.get_path
     }
 
     pub fn version(&self) -> Result<TransferId, TransferError> {

@@ -1,7 +1,8 @@
 //! The standalone page (a replacement for MicroPython's webrepl.html): board address and
 //! password, Connect/Disconnect with a visible status, the terminal, Stop and Soft reset,
 //! sending files (picker or drag-and-drop, editable destination names, progress) and getting a
-//! file by name (progress in bytes, then a browser download).
+//! file by name (`Connection::download`: progress in percent on a direct link, in bytes through
+//! the proxy; then a browser download).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -689,7 +690,7 @@ impl Page {
             self.show_message("Not connected: connect to a board first.", false);
             return;
         };
-        match conn.get(&name) {
+        match conn.download(&name) {
             Ok(id) => {
                 let Ok(row) = self.doc.create_element("li") else {
                     return;
@@ -793,7 +794,7 @@ impl Page {
 
     fn progress(&self, id: TransferId, done: u64, total: Option<u64>) {
         if let Some(panel) = self.panel.borrow().as_ref() {
-            if panel.on_progress(id, done) {
+            if panel.on_progress(id, done, total) {
                 return;
             }
         }
@@ -1061,7 +1062,7 @@ impl crate::panel::Backend for LocalFiles {
         self.conn()?.upload(path, data).map_err(|e| e.to_string())
     }
     fn get(&self, path: &str) -> Result<TransferId, String> {
-        self.conn()?.get(path).map_err(|e| e.to_string())
+        self.conn()?.download(path).map_err(|e| e.to_string())
     }
     fn cancel(&self) {
         if let Ok(c) = self.conn() {
@@ -1251,7 +1252,7 @@ impl StationHost for Page {
         let c = self
             .live()
             .ok_or("the station is not connected to the board")?;
-        c.get(name).map_err(|e| e.to_string())
+        c.download(name).map_err(|e| e.to_string())
     }
     fn send_input(&self, text: &str) {
         if let Some(c) = self.live() {
@@ -1303,7 +1304,7 @@ impl ViewerHost for Page {
         if let Some(panel) = self.panel.borrow().clone() {
             let tid = TransferId(id);
             let mine = match state {
-                "active" => panel.on_progress(tid, done as u64),
+                "active" => panel.on_progress(tid, done as u64, total.map(|t| t as u64)),
                 "failed" => panel.on_transfer_failed(tid, text),
                 "done" => panel.on_transfer_done(
                     tid,

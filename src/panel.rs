@@ -570,10 +570,28 @@ impl Panel {
         true
     }
 
-    /// Progress of a transfer; false if it is not the panel's.
-    pub fn on_progress(&self, id: TransferId, done: u64) -> bool {
+    /// Progress of a transfer (`total` when known: in percent); false if it is not the panel's.
+    pub fn on_progress(&self, id: TransferId, done: u64, total: Option<u64>) -> bool {
         let Some(fs) = self.uploads.borrow().get(&id).copied() else {
-            return self.fetches.borrow().contains_key(&id);
+            let fetches = self.fetches.borrow();
+            let Some(why) = fetches.get(&id) else {
+                return false;
+            };
+            if self.zip.borrow().is_none() {
+                let path = match why {
+                    Fetch::View(p) | Fetch::Download(p) => p.as_str(),
+                    Fetch::Zip => "",
+                };
+                let text = match total {
+                    Some(t) if t > 0 => format!(
+                        "Downloading {path}: {:.0} %",
+                        done as f64 * 100.0 / t as f64
+                    ),
+                    _ => format!("Downloading {path}: {}", human_size(done)),
+                };
+                self.overall_text.set_text_content(Some(&text));
+            }
+            return true;
         };
         if let Some(Pending::Upload(up)) = self.pending.borrow().get(&fs) {
             set_row(
@@ -599,12 +617,20 @@ impl Panel {
         let Some(why) = self.fetches.borrow_mut().remove(&id) else {
             return false;
         };
+        self.busy.set_hidden(true);
         let TransferOutcome::Get { name, data } = outcome else {
             return true;
         };
         match why {
-            Fetch::View(path) => self.view(&path, data),
+            Fetch::View(path) => {
+                self.overall_text.set_text_content(None);
+                self.view(&path, data)
+            }
             Fetch::Download(path) => {
+                self.overall_text.set_text_content(Some(&format!(
+                    "{path} downloaded ({})",
+                    human_size(data.len() as u64)
+                )));
                 if let Err(e) = crate::page::download(&self.doc, &path, data) {
                     (self.say)(&format!("Download of {name} failed: {e}"));
                 }
@@ -623,8 +649,10 @@ impl Panel {
         let Some(why) = self.fetches.borrow_mut().remove(&id) else {
             return false;
         };
+        self.busy.set_hidden(true);
         match why {
             Fetch::View(p) | Fetch::Download(p) => {
+                self.overall_text.set_text_content(None);
                 (self.say)(&format!("Getting {p} failed: {error}"))
             }
             Fetch::Zip => {

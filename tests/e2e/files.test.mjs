@@ -2,7 +2,8 @@
 // MicroPython and its filesystem): listing without disturbing the terminal, uploads (files,
 // folders, non-ASCII and 63/64-byte names, safe against a cut link), download of files and of
 // folders as zip, delete, rename, new folder, the viewer, a listing while a program prints,
-// a board left in the raw REPL by another client, and running a .py file (▶).
+// a board left in the raw REPL by another client, running a .py file (▶), and downloads on a
+// direct link read through the raw REPL (no WebREPL get, a missing file keeps the session).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -189,6 +190,43 @@ test('a folder of 50 files uploads in one go and downloads again as a zip', asyn
     const [one] = await Promise.all([page.waitForEvent('download'), row(page, 'f07.py').locator('.dl').click()]);
     assert.equal(one.suggestedFilename(), 'f07.py');
     assert.deepEqual(fs.readFileSync(await one.path()), want.get('sensors/f07.py'));
+  });
+});
+
+test('on a direct link the panel downloads through the raw REPL: 200 KB of every byte value identical, a missing file a message, the session kept', async () => {
+  const data = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
+  assert.equal(new Set(data).size, 256, 'every byte value');
+  await board.writeFile('/dl/all.bin', data);
+  await board.writeFile('/dl/gone.bin', 'soon gone');
+  await withPage(board, async (page) => {
+    const { sessions, gets } = board.stats;
+    await listed(page, ['dl']);
+    await row(page, 'dl').locator('.open').click();
+    await listed(page, ['all.bin', 'gone.bin']);
+    const [dl] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30_000 }),
+      row(page, 'all.bin').locator('.dl').click(),
+    ]);
+    assert.equal(dl.suggestedFilename(), 'all.bin');
+    assert.ok(fs.readFileSync(await dl.path()).equals(data), 'the downloaded bytes equal the board\'s');
+    await page.waitForFunction(() => /\/dl\/all\.bin downloaded \(204\.8 KB\)/.test(document.querySelector('#fs-progress-text').textContent));
+    assert.equal(board.stats.gets, gets, 'no WebREPL get reached the board');
+
+    // Gone since the listing: the board's answer, in words; no reconnect.
+    await board.remove('/dl/gone.bin');
+    await row(page, 'gone.bin').locator('.dl').click();
+    await page.waitForFunction(() => /gone\.bin: no such file or folder/.test(document.querySelector('#message').textContent));
+    assert.match(await page.textContent('#message'), /Getting \/dl\/gone\.bin failed: \/dl\/gone\.bin: no such file or folder/);
+    assert.equal(await page.getAttribute('#status', 'data-state'), 'connected');
+    assert.equal(board.stats.sessions, sessions, 'the same session');
+    assert.equal(board.stats.gets, gets);
+
+    // Nothing of it in the terminal, nothing left in the namespace, the REPL works.
+    const text = await terminalText(page);
+    assert.ok(!/raw REPL|b2a_base64|_w\(|ENOENT|S 204800/.test(text), `terminal shows the reads:\n${text}`);
+    await type(page, "print('_w' in globals(), 6*7)\r");
+    await waitForTerminal(page, /\nFalse 42\n>>>$/);
   });
 });
 

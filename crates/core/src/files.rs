@@ -497,6 +497,15 @@ fn parse_entry(line: &[u8]) -> Option<Entry> {
 
 /// The last line of a traceback (`OSError: [Errno 2] ENOENT`) as a message a user can act on.
 fn board_error(op: &FsOp, stderr: &[u8]) -> FsError {
+    FsError::Board {
+        path: op.path().to_owned(),
+        message: traceback_message(stderr),
+    }
+}
+
+/// The last line of a board's traceback in words (`OSError: [Errno 2] ENOENT` → "no such file
+/// or folder"), for any script the raw REPL ran.
+pub(crate) fn traceback_message(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let last = text
         .lines()
@@ -512,20 +521,16 @@ fn board_error(op: &FsOp, stderr: &[u8]) -> FsError {
                 || last.ends_with(&format!("OSError: {code}"))
         })
         .map(|(_, _, what)| *what);
-    let message = match (errno, op) {
-        (Some(what), _) => what.to_owned(),
-        (None, _) if last.contains("KeyboardInterrupt") => "interrupted".to_owned(),
-        (None, _) if last.contains("MemoryError") => {
-            "the board ran out of memory; try a smaller folder".to_owned()
+    match errno {
+        Some(what) => what.to_owned(),
+        None if last.contains("KeyboardInterrupt") => "interrupted".to_owned(),
+        None if last.contains("MemoryError") => {
+            "the board ran out of memory; try a smaller folder or file".to_owned()
         }
-        (None, _) if last.contains("SyntaxError") || last.contains("NameError") => {
+        None if last.contains("SyntaxError") || last.contains("NameError") => {
             format!("the board could not run the file command ({last}); input may have been lost")
         }
-        (None, _) => last,
-    };
-    FsError::Board {
-        path: op.path().to_owned(),
-        message,
+        None => last,
     }
 }
 

@@ -10,10 +10,11 @@
 //!
 //! The wire contract is `shared/spec/webrepl.md`; the modules follow its sections:
 //! [`login`] (§3), [`utf8`] (§3, the terminal byte stream), [`transfer`] (§4),
-//! [`control`] and [`paste`] (§5), [`files`] over [`rawrepl`] (§5–§6: list, delete, rename, mkdir, safe uploads), [`reconnect`] (§6: boards reset and drop the link).
+//! [`control`] and [`paste`] (§5), [`files`] over [`rawrepl`] (§5–§6: list, delete, rename, mkdir, safe uploads), [`fileread`] (§7: downloads streamed through the raw REPL), [`reconnect`] (§6: boards reset and drop the link).
 
 pub mod address;
 pub mod control;
+pub mod fileread;
 pub mod files;
 pub mod login;
 pub mod paste;
@@ -31,6 +32,7 @@ pub mod wsframe;
 
 pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
+pub use fileread::{ReadEncoding, ReadError};
 pub use files::{Entry, EntryKind, FsError, FsId, FsOp, FsReply};
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;

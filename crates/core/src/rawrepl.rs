@@ -37,7 +37,9 @@ pub enum RawAction {
     Send(String),
     /// The raw REPL is ready for a script.
     Ready,
-    /// A script finished: its output and exception text.
+    /// Output of a script sent with [`RawRepl::exec_streaming`], as it arrives.
+    Stdout(Vec<u8>),
+    /// A script finished: its output (empty when streamed) and exception text.
     Reply { stdout: Vec<u8>, stderr: Vec<u8> },
     /// The running script (or the entry) failed to answer in time; it was interrupted.
     TimedOut,
@@ -54,6 +56,8 @@ pub struct RawRepl {
     stderr: Vec<u8>,
     deadline: u64,
     timeout_ms: u64,
+    /// The running script's output goes out as [`RawAction::Stdout`] instead of being kept.
+    streaming: bool,
 }
 
 /// Most bytes of one script's output kept (a listing of a big folder stays well below).
@@ -70,6 +74,7 @@ impl RawRepl {
             stderr: Vec::new(),
             deadline: now + timeout_ms,
             timeout_ms,
+            streaming: false,
         }
     }
 
@@ -93,9 +98,20 @@ impl RawRepl {
 
     /// Sends a script (call when ready).
     pub fn exec(&mut self, script: &str, now: u64, out: &mut Vec<RawAction>) {
+        self.send_script(script, false, now, out);
+    }
+
+    /// Sends a script whose output is handed on as it arrives ([`RawAction::Stdout`]), for
+    /// output of any size (a file); the deadline counts from the last byte.
+    pub fn exec_streaming(&mut self, script: &str, now: u64, out: &mut Vec<RawAction>) {
+        self.send_script(script, true, now, out);
+    }
+
+    fn send_script(&mut self, script: &str, streaming: bool, now: u64, out: &mut Vec<RawAction>) {
         if self.phase != Phase::Ready {
             return;
         }
+        self.streaming = streaming;
         self.phase = Phase::AwaitOk;
         self.tail.clear();
         self.stdout.clear();
@@ -147,13 +163,19 @@ impl RawRepl {
                 Phase::Stdout | Phase::Stderr => {
                     let end = rest.iter().position(|&b| b == 0x04);
                     let part = &rest[..end.unwrap_or(rest.len())];
-                    let buf = if self.phase == Phase::Stdout {
-                        &mut self.stdout
+                    if self.streaming && self.phase == Phase::Stdout {
+                        if !part.is_empty() {
+                            out.push(RawAction::Stdout(part.to_vec()));
+                        }
                     } else {
-                        &mut self.stderr
-                    };
-                    let room = MAX_REPLY.saturating_sub(buf.len());
-                    buf.extend_from_slice(&part[..part.len().min(room)]);
+                        let buf = if self.phase == Phase::Stdout {
+                            &mut self.stdout
+                        } else {
+                            &mut self.stderr
+                        };
+                        let room = MAX_REPLY.saturating_sub(buf.len());
+                        buf.extend_from_slice(&part[..part.len().min(room)]);
+                    }
                     self.deadline = now + self.timeout_ms;
                     match end {
                         Some(i) => {
@@ -253,6 +275,37 @@ mod tests {
         assert!(feed(&mut r, b"\r\nMicroPython v1.27\r\nType \"help()\"\r\n").is_empty());
         assert_eq!(feed(&mut r, b">>> "), vec![RawAction::Left]);
         assert!(r.is_done());
+    }
+
+    #[test]
+    fn streamed_output_is_handed_on_as_it_arrives() {
+        let mut out = Vec::new();
+        let mut r = RawRepl::enter(0, 1000, &mut out);
+        feed(&mut r, b"raw REPL; CTRL-B to exit\r\n>");
+        r.exec_streaming("print(1)", 0, &mut out);
+        assert_eq!(
+            feed(&mut r, b"OKab"),
+            vec![RawAction::Stdout(b"ab".to_vec())]
+        );
+        assert_eq!(
+            feed(&mut r, b"c\x04E\x04>"),
+            vec![
+                RawAction::Stdout(b"c".to_vec()),
+                RawAction::Reply {
+                    stdout: vec![],
+                    stderr: b"E".to_vec()
+                }
+            ]
+        );
+        // The next plain script keeps its output again.
+        r.exec("x", 0, &mut out);
+        assert_eq!(
+            feed(&mut r, b"OKhi\x04\x04>"),
+            vec![RawAction::Reply {
+                stdout: b"hi".to_vec(),
+                stderr: vec![]
+            }]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
 
 use crate::control::ControlKey;
+use crate::fileread::{self, FileRead, ReadEncoding, ReadError};
 use crate::files::{self, FsError, FsId, FsOp, FsReply};
 use crate::login::{find, Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
@@ -42,6 +43,8 @@ pub struct SessionConfig {
     pub fs_timeout_ms: u64,
     /// File operations waiting behind the one running.
     pub max_queued_fs: usize,
+    /// How [`Session::read`] has the board encode a file.
+    pub read_encoding: ReadEncoding,
 }
 
 impl Default for SessionConfig {
@@ -56,6 +59,7 @@ impl Default for SessionConfig {
             put_chunk: transfer::PUT_CHUNK,
             fs_timeout_ms: 10_000,
             max_queued_fs: 1024,
+            read_encoding: ReadEncoding::default(),
         }
     }
 }
@@ -179,11 +183,19 @@ pub enum FsState {
     Failed(FsError),
 }
 
+/// What waits in the file-operation queue: an operation answered as [`Event::Fs`], or a file
+/// read ([`Session::read`]) answered as a transfer.
+#[derive(Debug, Clone)]
+enum Job {
+    Op(FsOp),
+    Read(FileRead),
+}
+
 /// A file operation being sent to the raw REPL, part by part.
 #[derive(Debug, Clone)]
 struct FsJob {
     id: FsId,
-    op: FsOp,
+    job: Job,
     parts: Vec<String>,
     /// The next part to send.
     next: usize,
@@ -191,11 +203,14 @@ struct FsJob {
 }
 
 impl FsJob {
-    fn new((id, op): (FsId, FsOp)) -> Self {
-        let parts = files::script_parts(&op);
+    fn new((id, job): (FsId, Job)) -> Self {
+        let parts = match &job {
+            Job::Op(op) => files::script_parts(op),
+            Job::Read(r) => r.script_parts(),
+        };
         FsJob {
             id,
-            op,
+            job,
             parts,
             next: 0,
             retried: false,
@@ -255,7 +270,7 @@ pub struct Session {
     /// When the user last sent Ctrl-D (a close soon after is a soft reset).
     user_ctrl_d_at: Option<u64>,
     prompt: PromptTracker,
-    fs_queue: VecDeque<(FsId, FsOp)>,
+    fs_queue: VecDeque<(FsId, Job)>,
     /// The operation in the raw REPL now.
     fs_current: Option<FsJob>,
     raw: Option<RawRepl>,
@@ -263,7 +278,7 @@ pub struct Session {
     probe: Option<Probe>,
     /// The last finished operation's event, held until the board is back at `>>> `: whoever
     /// hears of it may close the link at once.
-    fs_deferred: Vec<(FsId, FsState)>,
+    fs_deferred: Vec<Event>,
     fs_waiting_told: bool,
     next_fs: u32,
     uploads: Vec<Upload>,
@@ -727,9 +742,35 @@ impl Session {
         }
         let op = op.normalized()?;
         let id = self.fs_id();
-        self.fs_queue.push_back((id, op));
+        self.fs_queue.push_back((id, Job::Op(op)));
         self.pump_fs();
         Ok(id)
+    }
+
+    /// Reads a file through the raw REPL ([`crate::fileread`]): one script streams it, so a
+    /// board's Nagle stall costs once instead of once per 256-byte chunk as a [`Self::get`]
+    /// does — for a client that cannot see partial frames (a browser page on a direct link).
+    /// Queued with the file operations (hidden from the terminal, typing held, waits while a
+    /// program runs), reported as a transfer: `TransferProgress` with the file's size as total,
+    /// then `TransferDone` with [`TransferOutcome::Get`] or `TransferFailed`. A missing file is
+    /// an error, not a dropped session. Relative paths are relative to the board's current
+    /// folder, as a get's name is.
+    pub fn read(&mut self, path: &str) -> Result<TransferId, TransferError> {
+        if self.link != Link::Ready {
+            return Err(TransferError::NotConnected);
+        }
+        if self.fs_queue.len() >= self.config.max_queued_fs {
+            return Err(ReadError::QueueFull(self.fs_queue.len()).into());
+        }
+        let path = fileread::read_path(path)?;
+        let transfer = self.transfer_id();
+        let id = self.fs_id();
+        self.fs_queue.push_back((
+            id,
+            Job::Read(FileRead::new(transfer, path, self.config.read_encoding)),
+        ));
+        self.pump_fs();
+        Ok(transfer)
     }
 
     /// Uploads `data` to `path` safely: a put to a temporary name, a size check on the board,
@@ -772,21 +813,19 @@ impl Session {
     }
 
     fn cancel_fs_matching(&mut self, hit: impl Fn(FsId) -> bool) {
-        for (id, op) in std::mem::take(&mut self.fs_queue) {
+        for (id, job) in std::mem::take(&mut self.fs_queue) {
             if !hit(id) {
-                self.fs_queue.push_back((id, op));
+                self.fs_queue.push_back((id, job));
                 continue;
             }
-            match op {
-                // Already on the board under its temporary name: remove that instead.
-                FsOp::Commit { temp, .. } | FsOp::Discard { path: temp } => {
-                    let discard = self.fs_id();
-                    self.fs_queue
-                        .push_back((discard, FsOp::Discard { path: temp }));
-                }
-                _ => {}
+            // Already on the board under its temporary name: remove that instead.
+            if let Job::Op(FsOp::Commit { temp, .. } | FsOp::Discard { path: temp }) = &job {
+                let discard = self.fs_id();
+                let path = temp.clone();
+                self.fs_queue
+                    .push_back((discard, Job::Op(FsOp::Discard { path })));
             }
-            self.fs_event(id, FsState::Failed(FsError::Cancelled));
+            self.job_failed(id, job, FsError::Cancelled);
         }
         let mut i = 0;
         while i < self.uploads.len() {
@@ -938,7 +977,11 @@ impl Session {
                 Some(job) => {
                     let part = job.parts.get(job.next).cloned().unwrap_or_default();
                     job.next += 1;
-                    raw.exec(&part, self.now, &mut acts)
+                    if matches!(job.job, Job::Read(_)) && job.next == job.parts.len() {
+                        raw.exec_streaming(&part, self.now, &mut acts)
+                    } else {
+                        raw.exec(&part, self.now, &mut acts)
+                    }
                 }
                 None => raw.leave(self.now, &mut acts),
             }
@@ -981,6 +1024,13 @@ impl Session {
             match a {
                 RawAction::Send(s) => self.send_text(&s),
                 RawAction::Ready => self.pump_fs(),
+                RawAction::Stdout(bytes) => {
+                    if let Some(Job::Read(r)) = self.fs_current.as_mut().map(|j| &mut j.job) {
+                        r.feed(&bytes);
+                        let (id, kind, (done, total)) = (r.transfer, read_kind(r), r.progress());
+                        self.transfer_step(id, &kind, Step::Progress(done, total));
+                    }
+                }
                 RawAction::Reply { stdout, stderr } => {
                     if let Some(mut job) = self.fs_current.take() {
                         if !job.retried && find(&stderr, b"KeyboardInterrupt").is_some() {
@@ -988,18 +1038,27 @@ impl Session {
                             // script: run it once more.
                             job.retried = true;
                             job.next = 0;
+                            if let Job::Read(r) = &mut job.job {
+                                r.restart();
+                            }
                             self.fs_current = Some(job);
                         } else if stderr.is_empty() && job.next < job.parts.len() {
                             self.fs_current = Some(job);
                         } else {
-                            let state = match files::parse_reply(&job.op, &stdout, &stderr) {
-                                Ok(r) => FsState::Done(r),
-                                Err(e) => FsState::Failed(e),
+                            let event = match job.job {
+                                Job::Op(op) => Event::Fs {
+                                    id: job.id,
+                                    state: match files::parse_reply(&op, &stdout, &stderr) {
+                                        Ok(r) => FsState::Done(r),
+                                        Err(e) => FsState::Failed(e),
+                                    },
+                                },
+                                Job::Read(r) => read_event(r, &stderr),
                             };
                             if self.fs_queue.is_empty() {
-                                self.fs_deferred.push((job.id, state));
+                                self.fs_deferred.push(event);
                             } else {
-                                self.fs_event(job.id, state);
+                                self.events.push_back(event);
                             }
                         }
                     }
@@ -1008,11 +1067,11 @@ impl Session {
                 RawAction::TimedOut => {
                     let secs = self.config.fs_timeout_ms.div_ceil(1000);
                     if let Some(job) = self.fs_current.take() {
-                        self.fs_event(job.id, FsState::Failed(FsError::Timeout(secs)));
+                        self.job_failed(job.id, job.job, FsError::Timeout(secs));
                     } else {
                         // The raw REPL never answered: the board is busy after all.
-                        for (id, _) in std::mem::take(&mut self.fs_queue) {
-                            self.fs_event(id, FsState::Failed(FsError::Timeout(secs)));
+                        for (id, job) in std::mem::take(&mut self.fs_queue) {
+                            self.job_failed(id, job, FsError::Timeout(secs));
                         }
                     }
                 }
@@ -1032,20 +1091,45 @@ impl Session {
     }
 
     fn flush_deferred(&mut self) {
-        for (id, state) in std::mem::take(&mut self.fs_deferred) {
-            self.fs_event(id, state);
-        }
+        self.events.extend(std::mem::take(&mut self.fs_deferred));
     }
 
     /// Fails the running and waiting file operations (not uploads still sending data).
     fn fail_fs(&mut self, err: FsError) {
         self.flush_deferred();
         if let Some(job) = self.fs_current.take() {
-            self.fs_event(job.id, FsState::Failed(err.clone()));
+            self.job_failed(job.id, job.job, err.clone());
         }
-        for (id, _) in std::mem::take(&mut self.fs_queue) {
-            self.fs_event(id, FsState::Failed(err.clone()));
+        for (id, job) in std::mem::take(&mut self.fs_queue) {
+            self.job_failed(id, job, err.clone());
         }
+    }
+
+    /// Reports a job that failed or was dropped: an operation as [`Event::Fs`], a read as the
+    /// transfer it is.
+    fn job_failed(&mut self, id: FsId, job: Job, err: FsError) {
+        let r = match job {
+            Job::Op(_) => return self.fs_event(id, FsState::Failed(err)),
+            Job::Read(r) => r,
+        };
+        let name = r.path.clone();
+        let error = match err {
+            FsError::Cancelled => TransferError::Cancelled,
+            FsError::ConnectionLost => TransferError::ConnectionLost {
+                name,
+                done: r.progress().0,
+            },
+            FsError::Timeout(secs) => TransferError::Timeout { name, secs },
+            other => TransferError::Read(ReadError::Board {
+                path: name,
+                message: other.to_string(),
+            }),
+        };
+        self.events.push_back(Event::TransferFailed {
+            id: r.transfer,
+            kind: read_kind(&r),
+            error,
+        });
     }
 
     fn show(&mut self, bytes: &[u8]) {
@@ -1212,15 +1296,15 @@ impl Session {
             self.fs_event(up.id, FsState::Failed(FsError::Cancelled));
             let id = self.fs_id();
             self.fs_queue
-                .push_back((id, FsOp::Discard { path: up.temp }));
+                .push_back((id, Job::Op(FsOp::Discard { path: up.temp })));
         } else {
             self.fs_queue.push_back((
                 up.id,
-                FsOp::Commit {
+                Job::Op(FsOp::Commit {
                     temp: up.temp,
                     path: up.path,
                     size: up.size,
-                },
+                }),
             ));
         }
         self.pump_fs();
@@ -1272,5 +1356,31 @@ impl Session {
 impl From<LoginError> for CloseReason {
     fn from(_: LoginError) -> Self {
         CloseReason::AccessDenied
+    }
+}
+
+/// A read, as the transfer it is reported as.
+fn read_kind(r: &FileRead) -> TransferKind {
+    TransferKind::Get {
+        name: r.path.clone(),
+    }
+}
+
+/// A finished read's event: the file, or why not.
+fn read_event(r: FileRead, stderr: &[u8]) -> Event {
+    let (id, kind) = (r.transfer, read_kind(&r));
+    match r.finish(stderr) {
+        Ok(data) => Event::TransferDone {
+            id,
+            outcome: TransferOutcome::Get {
+                name: kind.name().to_owned(),
+                data,
+            },
+        },
+        Err(e) => Event::TransferFailed {
+            id,
+            kind,
+            error: e.into(),
+        },
     }
 }

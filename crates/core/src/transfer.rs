@@ -69,6 +69,9 @@ pub enum TransferError {
     NotConnected,
     #[error("cancelled")]
     Cancelled,
+    /// A read through the raw REPL ([`crate::fileread`]) failed; the session stays up.
+    #[error(transparent)]
+    Read(#[from] crate::fileread::ReadError),
 }
 
 /// Checks a board path for the header's name field.
