@@ -17,13 +17,18 @@ import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 const flag = new Int32Array(workerData.interrupt); // 0 idle, 1 requested, 2 delivered
 const FLUSH_BYTES = 16 * 1024;
 let mp;
-let out = [];
+// Output collects here: this MicroPython calls stdout once per byte, a million calls for 1 MB
+// of prints, so the callback does as little as it can (a board's UART or socket buffer is as
+// cheap).
+let out = new Uint8Array(FLUSH_BYTES * 2);
 let outLen = 0;
+let calls = 0;
 let lastFlush = Date.now();
 /** Which input mode the REPL is in: 'friendly' (line editor), 'paste' or 'raw'. */
 let mode = 'friendly';
-let recent = '';
 let lastNl = 0;
+/** Output of the keystroke being processed, kept only for Ctrl-A and Ctrl-E (see noteMode). */
+let captured = null;
 
 // The WebAssembly port numbers OS errors as Emscripten does and prints them bare
 // (`OSError: 44`); a board prints `OSError: [Errno 2] ENOENT`. Traceback lines are rewritten
@@ -40,18 +45,16 @@ function boardErrno(buf) {
 
 function flush() {
   if (outLen === 0) return;
-  const buf = boardErrno(Buffer.concat(out.map((b) => Buffer.from(b))));
-  out = [];
+  const buf = boardErrno(Buffer.from(out.subarray(0, outLen)));
   outLen = 0;
   lastFlush = Date.now();
   parentPort.postMessage({ type: 'output', data: buf });
 }
 
-/** Entering paste mode or the raw REPL is announced by fixed strings. */
-function noteMode(bytes) {
-  recent = (recent + Buffer.from(bytes).toString('latin1')).slice(-64);
-  if (recent.includes('raw REPL; CTRL-B to exit')) { mode = 'raw'; recent = ''; }
-  else if (recent.includes('paste mode; Ctrl-C to cancel')) { mode = 'paste'; recent = ''; }
+/** Entering paste mode or the raw REPL (on Ctrl-E or Ctrl-A) is announced by fixed strings. */
+function noteMode(text) {
+  if (text.includes('raw REPL; CTRL-B to exit')) mode = 'raw';
+  else if (text.includes('paste mode; Ctrl-C to cancel')) mode = 'paste';
 }
 
 /** What a 1.28+ line editor does with byte `c`: null to drop it, else the byte to feed. */
@@ -71,16 +74,20 @@ function lineEditorByte(c) {
 }
 
 function stdout(bytes) {
-  noteMode(bytes);
-  out.push(bytes);
+  if (outLen + bytes.length > out.length) {
+    flush();
+    if (bytes.length > out.length) out = new Uint8Array(bytes.length * 2);
+  }
+  out.set(bytes, outLen);
   outLen += bytes.length;
+  if (captured !== null) captured += Buffer.from(bytes).toString('latin1');
   // Only while code runs: MicroPython sets the interrupt character around execution (at the
   // prompt a Ctrl-C is a keystroke, which the input loop hands to the REPL in its turn).
   if (Atomics.load(flag, 0) === 1 && mp._module._mp_hal_get_interrupt_char() === 3) {
     Atomics.store(flag, 0, 2);
     mp._module._mp_sched_keyboard_interrupt();
   }
-  if (outLen >= FLUSH_BYTES || Date.now() - lastFlush > 10) flush();
+  if (outLen >= FLUSH_BYTES || ((++calls & 255) === 0 && Date.now() - lastFlush > 10)) flush();
 }
 
 /** Removes Emscripten's own folders (/dev, /home, /proc, /tmp): a board's flash has none. */
@@ -103,7 +110,7 @@ async function boot(files) {
   mp.replInit();
   mode = 'friendly';
   lastNl = 0;
-  out = [];
+  out = new Uint8Array(FLUSH_BYTES * 2);
   outLen = 0;
 }
 
@@ -140,7 +147,9 @@ parentPort.on('message', async (m) => {
       if (c === 3) Atomics.store(flag, 0, 0);
       const fed = lineEditorByte(c);
       if (fed === null) continue;
+      if (mode === 'friendly' && (fed === 1 || fed === 5)) captured = '';
       const r = mp.replProcessChar(fed);
+      if (captured !== null) { noteMode(captured); captured = null; }
       if (r === 256 || (r & 0x100)) {
         flush();
         parentPort.postMessage({ type: 'soft-reset' });

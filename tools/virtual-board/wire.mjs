@@ -89,8 +89,6 @@ class Conn {
     this.buf = Buffer.alloc(0);
     this.dataType = TEXT;
     this.closed = false;
-    this.queue = [];
-    this.writing = false;
     this.onData = () => {};
     this.onPing = () => {};
     this.onEmpty = () => {};
@@ -112,39 +110,25 @@ class Conn {
     this.end();
   }
 
-  /** One frame: header and payload as two writes (one write when instant). */
+  /**
+   * One frame: header and payload as two writes, each its own `send` to the system (Node writes
+   * at once while the socket is not backed up; when it is, the data coalesces anyway, as held
+   * segments do on a board). One write when instant.
+   */
   send(payload, binary) {
     if (this.closed || this.sock.destroyed) return;
     const n = payload.length;
     const header = n < 126 ? Buffer.from([binary ? 0x82 : 0x81, n]) : Buffer.from([binary ? 0x82 : 0x81, 126, n >> 8, n & 0xff]);
     if (this.instant) this.sock.write(Buffer.concat([header, payload]));
     else {
-      this.queue.push(header);
-      if (n > 0) this.queue.push(Buffer.from(payload));
-      this.pump();
+      this.sock.write(header);
+      if (n > 0) this.sock.write(Buffer.from(payload));
     }
   }
 
-  /**
-   * One socket write at a time, each after the previous one has been handed to the system, so
-   * that Node never joins a header and its payload into one `writev` (a board makes two `send`
-   * calls; whether they leave as one segment is up to Nagle, as on hardware).
-   */
-  pump() {
-    while (!this.writing && this.queue.length && !this.sock.destroyed) {
-      const next = this.queue.shift();
-      if (typeof next === 'function') { next(); continue; }
-      this.writing = true;
-      this.sock.write(next, () => { this.writing = false; this.pump(); });
-    }
-  }
-
-  /** Bytes written as they are, in turn with the frames (then `done`). */
+  /** Bytes written as they are (then `done`). */
   raw(bytes, done = () => {}) {
-    if (this.instant) { this.sock.write(bytes, done); return; }
-    this.queue.push(bytes);
-    this.queue.push(done);
-    this.pump();
+    this.sock.write(bytes, done);
   }
 
   receive(chunk) {
