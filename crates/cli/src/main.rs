@@ -85,7 +85,7 @@ enum Cmd {
         #[arg(long, requires = "tls_cert", value_name = "PEM")]
         tls_key: Option<PathBuf>,
         /// Get chunks the proxy acks to the board ahead of the browser (0 turns read-ahead off).
-        #[arg(long, default_value_t = 64, value_name = "CHUNKS")]
+        #[arg(long, default_value_t = 256, value_name = "CHUNKS")]
         read_ahead: usize,
     },
     /// Send a file: webrepl put main.py 192.168.4.1[:8266]:/main.py (a trailing / keeps the name).

@@ -70,7 +70,7 @@ impl Default for ProxyConfig {
             max_sessions: 64,
             connect_timeout: Duration::from_secs(5),
             quiet: false,
-            read_ahead: 64,
+            read_ahead: 256,
         }
     }
 }
@@ -312,6 +312,13 @@ where
 /// Most bytes of one text message to the browser (merged board frames).
 const MAX_MESSAGE: usize = 64 * 1024;
 
+/// While a get streams, its chunks (read ahead, one per proxy round trip) are gathered for at
+/// most this long before they go to the browser as one message: a browser pays per message, and
+/// a get of 1 MB is 4,096 chunks. The page parses the binary stream as a stream.
+const GET_MERGE: Duration = Duration::from_millis(3);
+/// The most get bytes gathered into one browser message.
+const GET_MESSAGE: usize = 32 * 1024;
+
 /// Moves frames both ways until one side closes. Returns (bytes up, bytes down, how it ended).
 ///
 /// Board text is merged: all text decoded from one read of the board's socket, and whatever
@@ -332,8 +339,23 @@ where
     let mut down = 0u64;
     let mut utf8 = Utf8Stream::new();
     let mut text = String::new();
+    // Get chunks gathered for the browser, and when they must go.
+    let mut bin: Vec<u8> = Vec::new();
+    let mut bin_due: Option<tokio::time::Instant> = None;
     let how = 'session: loop {
+        let bin_timer = async {
+            match bin_due {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            _ = bin_timer => {
+                bin_due = None;
+                if send_binary(&mut to_browser, &mut bin).await.is_err() {
+                    break 'session "the browser went away".to_owned();
+                }
+            },
             msg = from_browser.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     up += t.len() as u64;
@@ -372,6 +394,7 @@ where
                         // The board dropped TCP (soft reset, failed get, …): drop the browser's
                         // link the same way, so the page sees what a direct connection shows.
                         utf8.finish(&mut text);
+                        let _ = send_binary(&mut to_browser, &mut bin).await;
                         let _ = send_text(&mut to_browser, &mut text).await;
                         break "the board dropped the connection".to_owned();
                     }
@@ -383,6 +406,11 @@ where
                     match frame {
                         Frame::Text(bytes) => {
                             down += bytes.len() as u64;
+                            // Never reorder: get bytes gathered before this text go first.
+                            bin_due = None;
+                            if send_binary(&mut to_browser, &mut bin).await.is_err() {
+                                break 'session "the browser went away".to_owned();
+                            }
                             utf8.decode(&bytes, &mut text);
                             if text.len() >= MAX_MESSAGE {
                                 // Enough for one message: let the browser's side have a turn.
@@ -399,11 +427,19 @@ where
                             for _ in 0..ahead.from_board(&b) {
                                 let _ = writer.binary(&[0]).await;
                             }
-                            if to_browser.send(Message::binary(b)).await.is_err() {
-                                break 'session "the browser went away".to_owned();
+                            bin.extend_from_slice(&b);
+                            if ahead.in_get() && bin.len() < GET_MESSAGE {
+                                bin_due.get_or_insert_with(|| tokio::time::Instant::now() + GET_MERGE);
+                            } else {
+                                // Not a get, or its end (the final status): at once.
+                                bin_due = None;
+                                if send_binary(&mut to_browser, &mut bin).await.is_err() {
+                                    break 'session "the browser went away".to_owned();
+                                }
                             }
                         }
                         Frame::Close(..) => {
+                            let _ = send_binary(&mut to_browser, &mut bin).await;
                             let _ = send_text(&mut to_browser, &mut text).await;
                             let _ = to_browser.send(Message::Close(None)).await;
                             break 'session "the board closed".to_owned();
@@ -422,6 +458,18 @@ where
         n => format!("{how}; {n} ACK nudges to the board"),
     };
     (up, down, how)
+}
+
+/// Sends the get bytes gathered for the browser as one binary message, and clears them.
+async fn send_binary<W>(to_browser: &mut W, bin: &mut Vec<u8>) -> Result<(), ()>
+where
+    W: futures_util::Sink<Message> + Unpin,
+{
+    if bin.is_empty() {
+        return Ok(());
+    }
+    let msg = Message::binary(std::mem::take(bin));
+    to_browser.send(msg).await.map_err(|_| ())
 }
 
 /// Sends the text gathered for the browser (in parts of at most [`MAX_MESSAGE`] bytes that end
