@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, startBoard, waitForTerminal, terminalText, closedPort, ROOT, PASSWORD } from './support.mjs';
+import { host as openHost, frame, stationConnects, typeIn } from './edrys/room.mjs';
 
 let env;
 let board;
@@ -16,43 +17,7 @@ after(async () => {
   await env?.close();
 });
 
-async function host(config) {
-  const page = await env.context.newPage();
-  page.on('pageerror', (e) => console.error('host page error:', e.message));
-  await page.goto(`${env.web.url}tests/e2e/edrys/host.html?config=${encodeURIComponent(JSON.stringify(config))}`);
-  return page;
-}
-
-const frame = async (page, name) => {
-  for (let i = 0; i < 100; i++) {
-    const f = page.frame({ name });
-    if (f) {
-      await f.waitForFunction(() => window.__webrepl && window.__webrepl.term, null, { timeout: 10_000 });
-      return f;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no frame ${name}`);
-};
-
-async function stationConnects(page) {
-  const st = await frame(page, 'Station A');
-  // A station that logged in before keeps its password (in this browser only) and connects by
-  // itself; a new one asks for it once.
-  const auto = await st.waitForSelector('#status[data-state=connecting], #status[data-state=connected]', { timeout: 3000 }).then(() => true, () => false);
-  if (!auto) {
-    await st.fill('#password', PASSWORD);
-    await st.click('#connect');
-  }
-  await st.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
-  await waitForTerminal(st, />>>$/);
-  return st;
-}
-
-async function typeIn(f, text) {
-  await f.click('#terminal');
-  await f.page().keyboard.type(text);
-}
+const host = (config) => openHost(env, config);
 
 test('station connects from stationConfig; an execute message runs intact and every frame shows it; late joiners catch up', async () => {
   const page = await host({
