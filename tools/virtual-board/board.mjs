@@ -27,12 +27,16 @@ export async function startBoard(opts = {}) {
     slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000,
     instant: false, base: 'https://micropython.org/webrepl/', ...opts,
   };
-  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, emptyFrames: 0, gets: 0, puts: 0 };
+  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, emptyFrames: 0, gets: 0, puts: 0, outputBytes: 0 };
   const log = (...a) => o.log && console.error('[board]', ...a);
 
   // ----- the CPU (MicroPython in a worker) -----
-  const interrupt = new SharedArrayBuffer(4);
+  // [0]: the Ctrl-C flag; [1]: output bytes the worker has handed over and the socket has not
+  // yet taken (the worker waits above a limit: a board's print blocks while its socket is full).
+  const interrupt = new SharedArrayBuffer(8);
   const flag = new Int32Array(interrupt);
+  /** Output of `n` bytes has left for the network (or had nowhere to go): the worker may go on. */
+  const outputTaken = (n) => { Atomics.sub(flag, 1, n); Atomics.notify(flag, 1); };
   let worker;
   let busy = false;
   let requests = new Map();
@@ -46,11 +50,26 @@ export async function startBoard(opts = {}) {
     ['/webrepl_cfg.py', Buffer.from(`PASS = ${JSON.stringify(o.password)}\n`)],
   ]);
   const startWorker = (files) => new Promise((resolve) => {
+    Atomics.store(flag, 1, 0);
     worker = new Worker(new URL('./mp-worker.mjs', import.meta.url), { workerData: { interrupt, files } });
     busy = false;
     worker.on('message', (m) => {
       if (m.type === 'ready') resolve();
-      else if (m.type === 'output') onOutput(Buffer.from(m.data));
+      else if (m.type === 'output') {
+        const b = Buffer.from(m.data);
+        stats.outputBytes += b.length;
+        const sock = onOutput(b);
+        if (sock && !sock.destroyed && sock.writableLength > 0) {
+          // Taken once the system has it all (a board's send blocks while its buffer is full).
+          if (!sock.heldOutput) {
+            sock.heldOutput = 0;
+            const done = () => { const n = sock.heldOutput; sock.heldOutput = 0; if (n) outputTaken(n); };
+            sock.on('drain', done);
+            sock.on('close', done);
+          }
+          sock.heldOutput += b.length;
+        } else outputTaken(b.length);
+      }
       else if (m.type === 'idle') { busy = false; pumpInput(); }
       else if (m.type === 'soft-reset') onSoftReset();
       else if (m.type === 'rebooted') { busy = false; pumpInput(); }
@@ -137,7 +156,7 @@ export async function startBoard(opts = {}) {
       conn.onEmpty = () => { stats.emptyFrames++; };
       conn.onCloseFrame = (p) => stats.closeFrames.push({ code: p.length >= 2 ? p.readUInt16BE(0) : null, reason: p.subarray(2).toString() });
       conn.onClose = () => this.end();
-      onOutput = (b) => this.output(b);
+      onOutput = (b) => { this.output(b); return conn.sock; };
       onSoftReset = () => this.softReset();
       this.sendText(PROMPT);
     }
