@@ -15,6 +15,7 @@ pub mod panel;
 pub mod socket;
 #[cfg(feature = "ui")]
 pub mod term;
+pub mod term_output;
 pub mod zip;
 
 #[cfg(all(feature = "ui", target_arch = "wasm32"))]

@@ -1,32 +1,22 @@
 //! The terminal on the page: xterm.js (through xterm-js-rs) with batched writes.
 //!
 //! Board output arrives as thousands of tiny frames; writing each to xterm.js costs ~100× the
-//! bytes' worth (spec §7). Output is collected and written once per animation frame. The
+//! bytes' worth, so output goes through `term_output` (paced by the core's `pacer`). The
 //! terminal follows its container's size (fit addon + ResizeObserver). A multi-line paste is
 //! not typed into the friendly REPL (auto-indent, lost bytes) but handed to a paste handler,
 //! which runs it as a block.
 
-use std::cell::{Cell, RefCell};
+use crate::term_output::Output;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 use xterm_js_rs::addons::fit::FitAddon;
 use xterm_js_rs::{Terminal, TerminalOptions, Theme};
 
-/// Above this much pending output, write at once instead of waiting for the next frame (a
-/// hidden tab gets no animation frames).
-const FLUSH_NOW: usize = 1 << 20;
-
-/// Largest single write to xterm.js (its parser runs one write without a break).
-const WRITE_PIECE: usize = 8 * 1024;
-
 pub struct Term {
     term: Rc<Terminal>,
-    pending: Rc<RefCell<String>>,
-    scheduled: Rc<Cell<bool>>,
-    flush: Rc<Closure<dyn FnMut()>>,
-    rendered: Rc<Cell<f64>>,
+    out: Rc<Output>,
     _keep: Vec<Box<dyn std::any::Any>>,
 }
 
@@ -60,21 +50,7 @@ impl Term {
         }
         keep.push(Box::new(on_resize));
 
-        let pending = Rc::new(RefCell::new(String::new()));
-        let scheduled = Rc::new(Cell::new(false));
-        let rendered = Rc::new(Cell::new(0.0));
-        let flush = {
-            let (term, pending, scheduled, rendered) = (
-                term.clone(),
-                pending.clone(),
-                scheduled.clone(),
-                rendered.clone(),
-            );
-            Rc::new(Closure::<dyn FnMut()>::new(move || {
-                scheduled.set(false);
-                write_now(&term, &pending, &rendered);
-            }))
-        };
+        let out = Output::new(term.clone());
         // Tests and benchmarks read the terminal and the rendered count from the page.
         if let Some(w) = web_sys::window() {
             let hook = js_sys::Object::new();
@@ -83,35 +59,15 @@ impl Term {
         }
         Term {
             term,
-            pending,
-            scheduled,
-            flush,
-            rendered,
+            out,
             _keep: keep,
         }
     }
 
-    /// Queues text for the terminal; it is written on the next animation frame.
+    /// Queues text for the terminal (written on the next animation frame, or paced while
+    /// output floods in).
     pub fn write(&self, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        let big = {
-            let mut p = self.pending.borrow_mut();
-            p.push_str(text);
-            p.len() >= FLUSH_NOW
-        };
-        if big {
-            write_now(&self.term, &self.pending, &self.rendered);
-        } else if !self.scheduled.get() {
-            if let Some(w) = web_sys::window() {
-                if w.request_animation_frame((*self.flush).as_ref().unchecked_ref())
-                    .is_ok()
-                {
-                    self.scheduled.set(true);
-                }
-            }
-        }
+        self.out.push(text);
     }
 
     /// A line from the page itself (not the board), dimmed.
@@ -165,31 +121,6 @@ impl Term {
 
     /// Characters handed to xterm.js so far.
     pub fn rendered(&self) -> f64 {
-        self.rendered.get()
-    }
-}
-
-fn write_now(term: &Terminal, pending: &RefCell<String>, rendered: &Cell<f64>) {
-    let text = std::mem::take(&mut *pending.borrow_mut());
-    if text.is_empty() {
-        return;
-    }
-    // In pieces: xterm.js parses each write whole, but yields to the page between writes.
-    let mut rest = text.as_str();
-    while !rest.is_empty() {
-        let piece = webrepl_core::utf8::prefix_at_boundary(rest, WRITE_PIECE);
-        let piece = if piece.is_empty() { rest } else { piece };
-        term.write(piece);
-        rest = &rest[piece.len()..];
-    }
-    rendered.set(rendered.get() + text.len() as f64);
-    if let Some(w) = web_sys::window() {
-        if let Ok(hook) = js_sys::Reflect::get(&w, &"__webrepl".into()) {
-            let _ = js_sys::Reflect::set(
-                &hook,
-                &"rendered".into(),
-                &JsValue::from_f64(rendered.get()),
-            );
-        }
+        self.out.handed()
     }
 }

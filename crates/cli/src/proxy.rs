@@ -319,11 +319,18 @@ const GET_MERGE: Duration = Duration::from_millis(3);
 /// The most get bytes gathered into one browser message.
 const GET_MESSAGE: usize = 32 * 1024;
 
+/// Board text that arrives within this long of the last text message to the browser waits
+/// until this long after it, gathered into one message: while a board prints (tens of
+/// thousands of frames a second) the browser gets one message per interval; text after a
+/// quiet spell — a keystroke's echo — goes at once.
+const TEXT_MERGE: Duration = Duration::from_millis(3);
+
 /// Moves frames both ways until one side closes. Returns (bytes up, bytes down, how it ended).
 ///
 /// Board text is merged: all text decoded from one read of the board's socket, and whatever
 /// else has already arrived, goes to the browser as one message (whole UTF-8, at most 64 KB),
-/// in order with binary frames. No timer: a lone keystroke's echo goes out as soon as it is in.
+/// in order with binary frames; while text keeps coming, at most one message per
+/// [`TEXT_MERGE`]. A lone keystroke's echo goes out as soon as it is in.
 async fn forward<S>(
     browser: tokio_tungstenite::WebSocketStream<S>,
     mut reader: link::Reader,
@@ -342,18 +349,31 @@ where
     // Get chunks gathered for the browser, and when they must go.
     let mut bin: Vec<u8> = Vec::new();
     let mut bin_due: Option<tokio::time::Instant> = None;
+    // Text gathered for the browser waits until `text_due`; when the last text message went.
+    let mut text_due: Option<tokio::time::Instant> = None;
+    let mut text_sent: Option<tokio::time::Instant> = None;
     let how = 'session: loop {
-        let bin_timer = async {
-            match bin_due {
+        let due = match (bin_due, text_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timer = async {
+            match due {
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
-            _ = bin_timer => {
+            _ = timer => {
                 bin_due = None;
                 if send_binary(&mut to_browser, &mut bin).await.is_err() {
                     break 'session "the browser went away".to_owned();
+                }
+                if text_due.take().is_some() {
+                    text_sent = Some(tokio::time::Instant::now());
+                    if send_text(&mut to_browser, &mut text).await.is_err() {
+                        break 'session "the browser went away".to_owned();
+                    }
                 }
             },
             msg = from_browser.next() => match msg {
@@ -419,6 +439,8 @@ where
                         }
                         Frame::Binary(b) => {
                             down += b.len() as u64;
+                            // Never reorder: text gathered before this frame goes first.
+                            text_due = None;
                             if send_text(&mut to_browser, &mut text).await.is_err() {
                                 break 'session "the browser went away".to_owned();
                             }
@@ -447,8 +469,23 @@ where
                     }
                     next = reader.ready().unwrap_or(None);
                 }
-                if send_text(&mut to_browser, &mut text).await.is_err() {
-                    break 'session "the browser went away".to_owned();
+                if !text.is_empty() && text_due.is_none() {
+                    let now = tokio::time::Instant::now();
+                    match text_sent.map(|t| t + TEXT_MERGE) {
+                        Some(wait) if wait > now && text.len() < MAX_MESSAGE => text_due = Some(wait),
+                        _ => {
+                            text_sent = Some(now);
+                            if send_text(&mut to_browser, &mut text).await.is_err() {
+                                break 'session "the browser went away".to_owned();
+                            }
+                        }
+                    }
+                } else if text.len() >= MAX_MESSAGE {
+                    text_due = None;
+                    text_sent = Some(tokio::time::Instant::now());
+                    if send_text(&mut to_browser, &mut text).await.is_err() {
+                        break 'session "the browser went away".to_owned();
+                    }
                 }
             },
         }

@@ -99,8 +99,9 @@ where
 
 /// Logs in as a browser would and has the board print `lines` lines while a text frame goes
 /// to the board every millisecond. Returns the printed line numbers in the order they came,
-/// once the board's prompt after them has come too (the link stayed up).
-async fn print_while_typing(url: &str, lines: u32) -> Vec<u32> {
+/// once the board's prompt after them has come too (the link stayed up), and how many
+/// messages and how long the printing took.
+async fn print_while_typing(url: &str, lines: u32) -> (Vec<u32>, usize, Duration) {
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("proxy accepts");
@@ -119,6 +120,7 @@ async fn print_while_typing(url: &str, lines: u32) -> Vec<u32> {
     tx.send(Message::text(format!("PRINT {lines}\r")))
         .await
         .expect("send");
+    let started = Instant::now();
     let last = format!("L{:06}\r\n", lines - 1);
     let typing = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
@@ -129,24 +131,36 @@ async fn print_while_typing(url: &str, lines: u32) -> Vec<u32> {
             }
         }
     });
+    let mut messages = 0;
     while !text.contains(&last) {
         next_text(&mut rx, &mut text, "printing").await;
+        messages += 1;
     }
+    let took = started.elapsed();
     typing.abort();
     while !text.split(&last).nth(1).is_some_and(|t| t.contains(">>> ")) {
         next_text(&mut rx, &mut text, "the prompt after printing").await;
     }
-    text.split("\r\n")
+    let got = text
+        .split("\r\n")
         .filter_map(|l| l.strip_prefix('L')?.get(..6)?.parse().ok())
-        .collect()
+        .collect();
+    (got, messages, took)
 }
 
 async fn check_print(writes: Writes, lines: u32) {
     let board = start(writes).await;
     let proxy = Proxy::start();
     let started = Instant::now();
-    let got = print_while_typing(&proxy.url(&board.addr()), lines).await;
+    let (got, messages, took) = print_while_typing(&proxy.url(&board.addr()), lines).await;
     let want: Vec<u32> = (0..lines).collect();
+    // While text keeps coming the proxy sends at most one message per 3 ms (plus one per
+    // 64 KB): the browser pays per message.
+    let most = took.as_millis() as usize / 3 + 2 + (lines as usize * 9) / 65536;
+    assert!(
+        messages <= most,
+        "{writes:?}: {messages} messages in {took:?} (at most {most})"
+    );
     assert!(
         got == want,
         "{writes:?}: {} of {lines} lines, first wrong at {:?}",

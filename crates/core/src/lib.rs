@@ -17,6 +17,7 @@ pub mod control;
 pub mod fileread;
 pub mod files;
 pub mod login;
+pub mod pacer;
 pub mod paste;
 pub mod project;
 pub mod prompt;

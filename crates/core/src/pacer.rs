@@ -1,0 +1,231 @@
+//! When terminal output is handed to the renderer (xterm.js), and how much at a time.
+//!
+//! A board prints up to a few MB a second; the page's terminal redraws its rows after every
+//! write it parses, and at 60 redraws a second the redrawing costs more than the text (1 MB of
+//! prints: 0.65 s with a write per frame, 0.46 s with one per 50 ms, plain JS on this project's
+//! test machine). And a renderer handed a large backlog parses it without letting the page draw a
+//! frame (1 MB in one write: 70–400 ms without a frame). So the [`Pacer`]:
+//! - writes quiet output (an echo, a prompt) on the next animation frame, as before;
+//! - while output floods in (at least [`FLOOD_BYTES`] pending within [`FLOOD_MS`] of the last
+//!   write), writes at most every `FLOOD_MS`;
+//! - hands over at most [`WRITE_MAX`] bytes per write, and nothing more while the renderer
+//!   still parses the last write (the rest waits here, where waiting is cheap);
+//! - when frames stop (a hidden tab draws none), writes everything once [`HIDDEN_MAX`] is pending.
+//!
+//! Sans-I/O: the page tells it what arrived, what was written and parsed, and the time
+//! (milliseconds); it answers what to schedule and how many bytes to write.
+
+/// Minimum spacing of writes while output floods in, in milliseconds.
+pub const FLOOD_MS: u64 = 50;
+/// Pending bytes, within [`FLOOD_MS`] of the last write, that make output a flood.
+pub const FLOOD_BYTES: usize = 4 * 1024;
+/// Most bytes handed to the renderer in one write.
+pub const WRITE_MAX: usize = 128 * 1024;
+/// Pending bytes above which everything is written at once, frame or not (a hidden tab gets no
+/// animation frames; the backlog must not grow without end).
+pub const HIDDEN_MAX: usize = 1 << 20;
+
+/// What the page should arrange after telling the pacer something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Nothing to do (nothing pending, or a wake-up already arranged).
+    Nothing,
+    /// Call [`Pacer::due`] on the next animation frame.
+    Frame,
+    /// Call [`Pacer::due`] after this many milliseconds.
+    After(u64),
+    /// Call [`Pacer::due`] now.
+    Now,
+}
+
+/// The pacing state of one terminal.
+#[derive(Debug, Clone, Default)]
+pub struct Pacer {
+    pending: usize,
+    /// When the last write was handed over.
+    written_at: Option<u64>,
+    /// Writes handed over and not yet parsed.
+    unparsed: usize,
+    /// A wake-up is arranged and not yet come.
+    armed: bool,
+}
+
+impl Pacer {
+    pub fn new() -> Pacer {
+        Pacer::default()
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// `bytes` more output arrived at `now`.
+    pub fn arrived(&mut self, bytes: usize, now: u64) -> Wake {
+        self.pending += bytes;
+        if self.pending >= HIDDEN_MAX {
+            return Wake::Now;
+        }
+        self.arm(now)
+    }
+
+    /// The renderer finished parsing one write.
+    pub fn parsed(&mut self, now: u64) -> Wake {
+        self.unparsed = self.unparsed.saturating_sub(1);
+        self.arm(now)
+    }
+
+    /// A wake-up arranged earlier has come: how many pending bytes to write now (0: none yet),
+    /// and what to arrange next. The page writes that many bytes of its pending text (ending on
+    /// a character boundary it may write a few fewer, and reports the count it wrote with
+    /// [`Pacer::wrote`]).
+    pub fn due(&mut self) -> usize {
+        self.armed = false;
+        if self.pending == 0 {
+            return 0;
+        }
+        if self.pending >= HIDDEN_MAX {
+            return self.pending;
+        }
+        if self.unparsed > 0 {
+            return 0;
+        }
+        self.pending.min(WRITE_MAX)
+    }
+
+    /// `bytes` were handed to the renderer at `now` (as one write, whose parse it reports with
+    /// [`Pacer::parsed`]); returns what to arrange for the rest.
+    pub fn wrote(&mut self, bytes: usize, now: u64) -> Wake {
+        self.pending = self.pending.saturating_sub(bytes);
+        if bytes > 0 {
+            self.written_at = Some(now);
+            self.unparsed += 1;
+        }
+        self.arm(now)
+    }
+
+    fn arm(&mut self, now: u64) -> Wake {
+        if self.armed || self.pending == 0 || self.unparsed > 0 {
+            // Parsing: `parsed` arms again.
+            return Wake::Nothing;
+        }
+        self.armed = true;
+        let since = self.written_at.map(|t| now.saturating_sub(t));
+        match since {
+            Some(s) if s < FLOOD_MS && self.pending >= FLOOD_BYTES => Wake::After(FLOOD_MS - s),
+            _ => Wake::Frame,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drives a pacer like the page does; returns (bytes written per write, write times).
+    fn drive(p: &mut Pacer, wake: Wake, now: u64, writes: &mut Vec<(u64, usize)>) {
+        if wake == Wake::Nothing {
+            return;
+        }
+        let n = p.due();
+        if n > 0 {
+            writes.push((now, n));
+        }
+        let _ = p.wrote(n, now);
+    }
+
+    #[test]
+    fn quiet_output_goes_on_the_next_frame() {
+        let mut p = Pacer::new();
+        assert_eq!(p.arrived(1, 1000), Wake::Frame);
+        assert_eq!(p.arrived(1, 1001), Wake::Nothing, "already armed");
+        assert_eq!(p.due(), 2);
+        assert_eq!(p.wrote(2, 1016), Wake::Nothing);
+        assert_eq!(p.parsed(1017), Wake::Nothing, "nothing pending");
+        // A keystroke's echo right after: small, so the next frame again.
+        assert_eq!(p.arrived(1, 1020), Wake::Frame);
+    }
+
+    #[test]
+    fn a_flood_is_written_at_most_every_flood_ms() {
+        let mut p = Pacer::new();
+        assert_eq!(p.arrived(100, 0), Wake::Frame);
+        assert_eq!(p.due(), 100);
+        assert_eq!(p.wrote(100, 16), Wake::Nothing);
+        assert_eq!(p.parsed(18), Wake::Nothing);
+        // 6 MB/s: 24 KB every 4 ms.
+        assert_eq!(p.arrived(24 * 1024, 20), Wake::After(FLOOD_MS - 4));
+        assert_eq!(p.arrived(24 * 1024, 24), Wake::Nothing);
+        assert_eq!(p.due(), 48 * 1024);
+    }
+
+    #[test]
+    fn nothing_more_while_the_renderer_parses_and_at_most_write_max() {
+        let mut p = Pacer::new();
+        p.arrived(300 * 1024, 0);
+        assert_eq!(p.due(), WRITE_MAX);
+        assert_eq!(p.wrote(WRITE_MAX, 16), Wake::Nothing, "parsing");
+        assert_eq!(p.arrived(10, 20), Wake::Nothing, "still parsing");
+        assert_eq!(p.due(), 0, "a stray wake-up writes nothing while parsing");
+        // Parsed after 40 ms: the backlog is a flood, so it waits out FLOOD_MS from the write.
+        assert_eq!(p.parsed(56), Wake::After(10));
+        assert_eq!(p.due(), WRITE_MAX);
+    }
+
+    #[test]
+    fn a_hidden_tab_writes_everything_once_hidden_max_is_pending() {
+        let mut p = Pacer::new();
+        assert_eq!(p.arrived(HIDDEN_MAX - 1, 0), Wake::Frame);
+        // No frame comes.
+        assert_eq!(p.arrived(1, 500), Wake::Now);
+        assert_eq!(p.due(), HIDDEN_MAX);
+    }
+
+    #[test]
+    fn everything_arrives_written_exactly_once_in_order_of_time() {
+        // A steady 6 MB/s for 1 MB, parse taking 5 ms per write: every byte is written once,
+        // writes are ≥ FLOOD_MS apart once flooding, and none is over WRITE_MAX.
+        let mut p = Pacer::new();
+        let mut writes = Vec::new();
+        let mut wake_at: Option<u64> = None;
+        let mut parse_done: Option<u64> = None;
+        let total = 1 << 20;
+        let mut sent = 0;
+        for now in 0..2000u64 {
+            if now % 4 == 0 && sent < total {
+                let n = (24 * 1024).min(total - sent);
+                sent += n;
+                match p.arrived(n, now) {
+                    Wake::Frame => wake_at = wake_at.or(Some(now + 16)),
+                    Wake::After(ms) => wake_at = wake_at.or(Some(now + ms)),
+                    Wake::Now => wake_at = Some(now),
+                    Wake::Nothing => {}
+                }
+            }
+            if parse_done == Some(now) {
+                parse_done = None;
+                match p.parsed(now) {
+                    Wake::Frame => wake_at = wake_at.or(Some(now + 16)),
+                    Wake::After(ms) => wake_at = wake_at.or(Some(now + ms)),
+                    Wake::Now => wake_at = Some(now),
+                    Wake::Nothing => {}
+                }
+            }
+            if wake_at == Some(now) {
+                wake_at = None;
+                let before = writes.len();
+                drive(&mut p, Wake::Now, now, &mut writes);
+                if writes.len() > before {
+                    parse_done = Some(now + 5);
+                }
+            }
+        }
+        assert_eq!(writes.iter().map(|w| w.1).sum::<usize>(), total);
+        assert!(writes.iter().all(|w| w.1 <= WRITE_MAX));
+        for pair in writes.windows(2).skip(1) {
+            assert!(pair[1].0 - pair[0].0 >= FLOOD_MS, "{writes:?}");
+        }
+        assert!(writes.len() < 40, "{} writes", writes.len());
+        assert_eq!(p.pending(), 0);
+    }
+}
