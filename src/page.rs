@@ -186,7 +186,8 @@ pub(crate) fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
 }
 
 impl Page {
-    /// Board address from `?url=`, else the `#` part (as webrepl.html), else the last one used.
+    /// Board address from `?url=`, else the board that served the page (`webrepl_content.js`),
+    /// else the `#` part (as webrepl.html), else the last one used.
     fn init_fields(&self) {
         let Some(window) = web_sys::window() else {
             return;
@@ -204,7 +205,13 @@ impl Page {
             .map(|h| h.trim_start_matches('#').to_owned())
             .filter(|h| !h.is_empty());
         let remembered = storage().and_then(|s| s.get_item(KEY_URL).ok().flatten());
+        // In the page a board serves (www/webrepl_content.js): that board.
+        let from_board = js_sys::Reflect::get(&window, &"webreplBoardUrl".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|u| !u.is_empty());
         let url = from_query
+            .or(from_board)
             .or(from_hash)
             .or(remembered)
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
