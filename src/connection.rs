@@ -3,7 +3,8 @@
 //! Opens the board's WebSocket ([`crate::socket`]: no subprotocol, `binaryType = "arraybuffer"`,
 //! held in a worker), feeds every frame, open and close to the session, sends what the session
 //! asks for (an empty close frame on close: `close()` with no code), runs the session's timer,
-//! and holds put data back while the socket's send buffer is full. Events go to one listener, called with no borrow held, so
+//! and holds put data back while the socket's send buffer is full. A socket that fails before
+//! opening is first checked for a Local Network Access block ([`crate::lna`]). Events go to one listener, called with no borrow held, so
 //! the listener may call back into the connection.
 //!
 //! Downloads ([`Connection::download`]) pick their path by the link: on a direct link a read
@@ -117,16 +118,32 @@ impl Connection {
         };
         let session = Session::new(config, password, now_ms());
         let weak = Rc::downgrade(&conn.inner);
+        let started = now_ms();
+        let (host, url) = (board.host.clone(), board.url.clone());
         let socket = Socket::open(&board.url, move |e| {
-            with(&weak, |s| match e {
-                SocketEvent::Open => s.handle_open(now_ms()),
-                SocketEvent::Text(t) => s.handle_text(t.as_bytes(), now_ms()),
-                SocketEvent::Binary(b) => s.handle_binary(&b, now_ms()),
-                SocketEvent::Close { code, reason } => {
-                    s.handle_close_with_reason(CloseInfo { code: Some(code) }, &reason, now_ms())
-                }
-                SocketEvent::Refused(detail) => s.handle_refused(&detail, now_ms()),
-            })
+            // A socket that fails before it opens may have been stopped by the browser's Local
+            // Network Access rule: find out (the permission states are read after the failure)
+            // before the session reports it.
+            let failed_early = matches!(e, SocketEvent::Close { .. } | SocketEvent::Refused(_))
+                && weak.upgrade().is_some_and(|rc| {
+                    rc.borrow()
+                        .as_ref()
+                        .is_some_and(|i| i.session.is_connecting())
+                });
+            if failed_early {
+                let weak = weak.clone();
+                let elapsed = now_ms().saturating_sub(started);
+                crate::lna::failed_connect(&host, &url, elapsed, move |facts| {
+                    match webrepl_core::diagnose(&facts) {
+                        Some(block) => {
+                            with(&weak, |s| s.handle_local_network_blocked(block, now_ms()))
+                        }
+                        None => with(&weak, |s| feed(s, e)),
+                    }
+                });
+                return;
+            }
+            with(&weak, |s| feed(s, e))
         })
         .map_err(|detail| ConnectError::Browser {
             url: board.url.clone(),
@@ -266,6 +283,19 @@ impl Connection {
     /// Sends what the session wants sent, re-arms timers, then hands events to the listener.
     fn pump(&self) {
         pump(&self.inner);
+    }
+}
+
+/// Hands one socket event to the session.
+fn feed(s: &mut Session, e: SocketEvent) {
+    match e {
+        SocketEvent::Open => s.handle_open(now_ms()),
+        SocketEvent::Text(t) => s.handle_text(t.as_bytes(), now_ms()),
+        SocketEvent::Binary(b) => s.handle_binary(&b, now_ms()),
+        SocketEvent::Close { code, reason } => {
+            s.handle_close_with_reason(CloseInfo { code: Some(code) }, &reason, now_ms())
+        }
+        SocketEvent::Refused(detail) => s.handle_refused(&detail, now_ms()),
     }
 }
 

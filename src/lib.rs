@@ -1,6 +1,7 @@
 //! MicroPython WebREPL in the browser: thin adapters around the sans-I/O `webrepl-core`.
 //!
 //! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
+//! - [`lna`]: the facts for telling a Local Network Access block from a refused connection;
 //! - [`term`] (feature `ui`): xterm.js with batched writes;
 //! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status);
 //! - [`panel`] (feature `ui`): the board's files beside the terminal; [`zip`] for folder downloads.
@@ -8,6 +9,7 @@
 pub mod clock;
 pub mod connection;
 pub mod edrys;
+pub mod lna;
 #[cfg(feature = "ui")]
 pub mod page;
 #[cfg(feature = "ui")]

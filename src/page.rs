@@ -77,6 +77,9 @@ struct Page {
     viewer: RefCell<Option<Rc<Viewer>>>,
     /// The board's files.
     panel: RefCell<Option<Rc<Panel>>>,
+    /// False while the page waits to learn whether it runs in Edrys (station or viewer) or
+    /// alone: the connect form does nothing until then.
+    role_known: Cell<bool>,
 }
 
 /// Builds the page and wires it up. Errors at this point (a broken page) go to the console.
@@ -123,6 +126,7 @@ fn try_start() -> Result<(), String> {
         station: RefCell::new(None),
         viewer: RefCell::new(None),
         panel: RefCell::new(None),
+        role_known: Cell::new(false),
     });
     let w = Rc::downgrade(&page);
     let panel = Panel::new(
@@ -139,13 +143,19 @@ fn try_start() -> Result<(), String> {
     page.wire(&term_el)?;
     // Inside Edrys the page becomes the module; elsewhere (or if Edrys never gets ready) it is
     // the standalone page.
+    // No connection before the role is known: Enter in the password field would reach the last
+    // address, not the station's board.
+    let _ = page.els.connect.set_attribute("disabled", "");
     let p = page.clone();
-    room::detect(4000, move |edrys| match edrys {
-        Some(e) => p.enter_edrys(e),
-        None => p
-            .term
-            .borrow()
-            .notice("MicroPython WebREPL — enter the board's address and password, then Connect."),
+    room::detect(4000, move |edrys| {
+        p.role_known.set(true);
+        let _ = p.els.connect.remove_attribute("disabled");
+        match edrys {
+            Some(e) => p.enter_edrys(e),
+            None => p.term.borrow().notice(
+                "MicroPython WebREPL — enter the board's address and password, then Connect.",
+            ),
+        }
     });
     Ok(())
 }
@@ -176,7 +186,8 @@ pub(crate) fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
 }
 
 impl Page {
-    /// Board address from `?url=`, else the `#` part (as webrepl.html), else the last one used.
+    /// Board address from `?url=`, else the board that served the page (`webrepl_content.js`),
+    /// else the `#` part (as webrepl.html), else the last one used.
     fn init_fields(&self) {
         let Some(window) = web_sys::window() else {
             return;
@@ -194,7 +205,13 @@ impl Page {
             .map(|h| h.trim_start_matches('#').to_owned())
             .filter(|h| !h.is_empty());
         let remembered = storage().and_then(|s| s.get_item(KEY_URL).ok().flatten());
+        // In the page a board serves (www/webrepl_content.js): that board.
+        let from_board = js_sys::Reflect::get(&window, &"webreplBoardUrl".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|u| !u.is_empty());
         let url = from_query
+            .or(from_board)
             .or(from_hash)
             .or(remembered)
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
@@ -231,6 +248,9 @@ impl Page {
         let p = self.clone();
         listen(&form, "submit", move |e: web_sys::Event| {
             e.prevent_default();
+            if !p.role_known.get() {
+                return;
+            }
             if p.wanted.get() {
                 p.disconnect();
             } else {
@@ -519,16 +539,17 @@ impl Page {
                         "{text} (reconnecting in {:.1} s)",
                         delay as f64 / 1000.0
                     ));
-                    self.set_status(
+                    self.set_status_with(
                         "reconnecting",
                         &format!("Reconnecting in {:.1} s…", delay as f64 / 1000.0),
+                        &text,
                     );
                     self.show_message(&text, true);
                     self.schedule_reconnect(delay);
                 } else {
                     self.wanted.set(false);
                     self.els.connect.set_text_content(Some("Connect"));
-                    self.set_status("error", "Not connected");
+                    self.set_status_with("error", "Not connected", &text);
                     self.show_message(&text, false);
                     self.term.borrow().notice(&text);
                 }
@@ -870,6 +891,11 @@ impl Page {
     // ----- status -----
 
     fn set_status(&self, state: &str, text: &str) {
+        self.set_status_with(state, text, "");
+    }
+
+    /// The status, and at a station why the board connection failed (`problem`) for the room.
+    fn set_status_with(&self, state: &str, text: &str, problem: &str) {
         let _ = self.els.status.set_attribute("data-state", state);
         self.els.status.set_text_content(Some(text));
         if let Some(st) = self.station.borrow().as_ref() {
@@ -879,6 +905,7 @@ impl Page {
                 text,
                 &url,
                 &self.els.version.text_content().unwrap_or_default(),
+                problem,
             );
         }
     }
@@ -1389,6 +1416,9 @@ impl ViewerHost for Page {
         );
         self.els.status.set_text_content(Some(text));
         self.els.version.set_text_content(Some(version));
+        if state == "connected" && was != "connected" {
+            self.hide_message();
+        }
         if let Some(panel) = self.panel.borrow().clone() {
             if state == "connected" && was != "connected" {
                 panel.connected();

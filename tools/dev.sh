@@ -85,6 +85,8 @@ case "$cmd" in
     setup_rust; setup_node; setup_browser; build
     log "page benchmark (Chromium + virtual board)"
     node tests/bench/page-bench.mjs
+    log "the page a board serves (Chromium + virtual board + dist/ on another origin)"
+    node tests/bench/board-page-bench.mjs
     log "editor projects at an Edrys station (Chromium + virtual board + webrepl proxy)"
     node tests/bench/project-bench.mjs
     log "native benchmark (webrepl proxy and client)"

@@ -10,8 +10,9 @@ const TYPES = {
   '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Starts serving `root`; `extra(req, res)` may answer a request first (returns true if it did). */
-export function serveStatic(root, { port = 0, host = '127.0.0.1', extra = null } = {}) {
+/** Starts serving `root`; `extra(req, res)` may answer a request first (returns true if it did).
+ *  `cors`: let pages of other origins load the files (as GitHub Pages does), e.g. a board's page. */
+export function serveStatic(root, { port = 0, host = '127.0.0.1', extra = null, cors = false } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     if (extra && extra(req, res)) return;
@@ -33,7 +34,10 @@ export function serveStatic(root, { port = 0, host = '127.0.0.1', extra = null }
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store',
+        ...(cors ? { 'access-control-allow-origin': '*' } : {}),
+      });
       res.end(data);
     });
   });

@@ -7,7 +7,8 @@
 //! - `webrepl:hello` {}: a newcomer → station, answered by `webrepl:backlog` {seq, text, to};
 //! - `webrepl:input` {text}, `webrepl:key` {key: "stop"|"reset"}, `webrepl:run` {code}: → station;
 //! - `webrepl:refused` {reason, to}: station → the user whose input was refused;
-//! - `webrepl:status` {state, text, url, version}: station → room; also the room state value
+//! - `webrepl:status` {state, text, url, version, problem}: station → room (`problem`: why the
+//!   board connection failed, in words, or empty); also the room state value
 //!   `webrepl.status` (Edrys-Lite), so people who join late see one status;
 //! - the execute topic (stationConfig `execute`, default `execute`): code from editor modules,
 //!   one file or a project (`webrepl_core::project`: the other files are written first);
@@ -184,12 +185,13 @@ impl Station {
     }
 
     /// Publishes the connection state to the room (message and shared value).
-    pub fn status(&self, state: &str, text: &str, url: &str, version: &str) {
+    pub fn status(&self, state: &str, text: &str, url: &str, version: &str, problem: &str) {
         let body = object(&[
             ("state", state.into()),
             ("text", text.into()),
             ("url", url.into()),
             ("version", version.into()),
+            ("problem", problem.into()),
         ]);
         let _ = self.edrys.set_state(STATUS_KEY, &body);
         let _ = self.edrys.send(STATUS, &body, None);
@@ -807,6 +809,10 @@ impl Viewer {
             &format!("Station: {}", get("text")),
             &get("version"),
         );
+        let problem = get("problem");
+        if !problem.is_empty() {
+            host.message(&format!("Station: {problem}"));
+        }
     }
 
     /// Keystrokes: sent to the station when the policy allows, else refused here with the reason.

@@ -14,11 +14,13 @@ export const DIST = path.join(ROOT, 'dist');
 export const PASSWORD = 'secret123';
 export { startBoard };
 
-/** Chromium plus a static server of `root` (the built page by default). */
-export async function launch({ root = DIST } = {}) {
+/** Chromium plus a static server of `root` (the built page by default). `args(web)` gives
+ *  more Chromium switches once the server's port is known. */
+export async function launch({ root = DIST, args = () => [] } = {}) {
   if (!fs.existsSync(path.join(DIST, 'index.html'))) {
     throw new Error('dist/ is missing: build the page first (tools/dev.sh build)');
   }
+  const web = await serveStatic(root, { port: 0 });
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrepl-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -26,9 +28,9 @@ export async function launch({ root = DIST } = {}) {
     acceptDownloads: true,
     viewport: { width: 1200, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+      ...args(web)],
   });
-  const web = await serveStatic(root, { port: 0 });
   // The official Edrys client script cannot load without internet: serve the stand-in.
   await context.route('https://edrys-labs.github.io/module/edrys.js', (route) =>
     route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(ROOT, 'tests/e2e/edrys/edrys-stub.js'), 'utf8') }));

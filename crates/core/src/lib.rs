@@ -16,6 +16,7 @@ pub mod address;
 pub mod control;
 pub mod fileread;
 pub mod files;
+pub mod lna;
 pub mod login;
 pub mod pacer;
 pub mod paste;
@@ -35,6 +36,7 @@ pub use address::{parse_board_url, AddressError, BoardUrl};
 pub use control::ControlKey;
 pub use fileread::{ReadEncoding, ReadError};
 pub use files::{Entry, EntryKind, FsError, FsId, FsOp, FsReply};
+pub use lna::{diagnose, FailedConnect, LnaBlock};
 pub use login::{LoginError, Password};
 pub use reconnect::Backoff;
 pub use session::{

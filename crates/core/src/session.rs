@@ -90,6 +90,9 @@ pub enum CloseReason {
     Refused(String),
     #[error("could not connect: nothing accepted the connection. Check that the board is on and on this network, that WebREPL is enabled (import webrepl_setup), and the address and port (default 8266)")]
     ConnectFailed,
+    /// The browser's Local Network Access rule stopped it (the message says what to do).
+    #[error("{0}")]
+    LocalNetwork(crate::lna::LnaBlock),
     #[error("no answer within {0} s: the address may be wrong or unreachable, or the board is busy running code and not accepting connections (press its reset button)")]
     ConnectTimeout(u64),
     #[error("connected, but no password prompt arrived within {0} s: this is not a WebREPL server, or the board is busy running code")]
@@ -438,6 +441,20 @@ impl Session {
         if self.link == Link::Connecting {
             self.finish(CloseReason::Refused(detail.chars().take(200).collect()));
         }
+    }
+
+    /// The socket failed before it opened, and the adapter found that the browser's Local
+    /// Network Access rule blocked it ([`crate::lna::diagnose`]).
+    pub fn handle_local_network_blocked(&mut self, block: crate::lna::LnaBlock, now: u64) {
+        self.now = now;
+        if self.link == Link::Connecting {
+            self.finish(CloseReason::LocalNetwork(block));
+        }
+    }
+
+    /// True until the socket opened (or the session ended).
+    pub fn is_connecting(&self) -> bool {
+        self.link == Link::Connecting
     }
 
     /// The socket closed (or failed to open).

@@ -232,3 +232,42 @@ fn soft_reset_close_is_expected_and_reconnects() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_local_network_block_ends_a_connecting_session_with_its_own_reason() {
+    use webrepl_core::lna::{Embedding, PermissionState::*, Permissions};
+    let failed = webrepl_core::FailedConnect {
+        page_host: "127.0.0.1".into(),
+        page_origin: "http://127.0.0.1:8080".into(),
+        target_host: "127.0.0.1".into(),
+        target_url: "ws://127.0.0.1:8266/".into(),
+        embedding: Embedding::TopLevel,
+        permissions: Permissions::from_states(&[Denied, Prompt, Denied]),
+        elapsed_ms: 6,
+    };
+    let block = webrepl_core::diagnose(&failed).expect("blocked");
+    let mut s = Session::new(
+        SessionConfig::default(),
+        Some(Password::new("secret").unwrap()),
+        0,
+    );
+    assert!(s.is_connecting());
+    s.handle_local_network_blocked(block.clone(), 6);
+    let events = drain(&mut s);
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Closed(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("closed");
+    assert_eq!(reason, CloseReason::LocalNetwork(block.clone()));
+    assert!(
+        !reason.should_reconnect(),
+        "a standalone page waits for the user"
+    );
+    assert!(reason.to_string().contains("Local Network Access"));
+    // Once the session is over (or had opened), a late verdict changes nothing.
+    s.handle_local_network_blocked(block, 7);
+    assert!(drain(&mut s).is_empty());
+}
