@@ -17,7 +17,8 @@ pub enum PasteStep {
     Send(Vec<u8>),
     /// `R 00`: raw-paste refused; the raw REPL prints `>` next.
     Refused,
-    /// Not a raw-paste answer (an older board): its raw-REPL banner is under way (`ra` consumed).
+    /// Not a raw-paste answer (an older board): its raw-REPL banner is under way (the bytes
+    /// consumed are its start).
     Unknown,
     /// The board acknowledged the end of the script: what follows is the script's output.
     Ended,
@@ -205,7 +206,7 @@ mod tests {
         let mut f = PasteFlow::new(b"x".to_vec());
         assert_eq!(f.on_output(b"R\x00>"), (2, PasteStep::Refused));
         let mut f = PasteFlow::new(b"x".to_vec());
-        assert_eq!(f.on_output(b"raw REPL"), (2, PasteStep::Unknown));
+        assert_eq!(f.on_output(b"raw REPL"), (1, PasteStep::Unknown));
     }
 
     #[test]

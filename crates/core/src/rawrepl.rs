@@ -242,6 +242,7 @@ impl RawRepl {
                         continue;
                     };
                     let (used, step) = flow.on_output(rest);
+                    let consumed = &rest[..used];
                     rest = &rest[used..];
                     self.deadline = now + self.timeout_ms;
                     match step {
@@ -259,11 +260,11 @@ impl RawRepl {
                         }
                         PasteStep::Unknown => {
                             // A board without raw-paste took `05 A` as a line and `01` as a
-                            // new raw REPL: its banner and `>` follow.
+                            // new raw REPL: its banner (begun in `consumed`) and `>` follow.
                             self.paste = None;
                             self.phase = Phase::Entering;
                             self.tail.clear();
-                            self.tail.push(b"ra");
+                            self.tail.push(consumed);
                             self.refused = true;
                         }
                         PasteStep::Ended => {
