@@ -180,7 +180,7 @@ mod tests {
                     answer.push(0x04);
                     break;
                 }
-                if read % window as usize == 0 {
+                if read.is_multiple_of(window as usize) {
                     answer.push(0x01);
                 }
             }
