@@ -91,6 +91,8 @@ case "$cmd" in
     node tests/bench/project-bench.mjs
     log "native benchmark (webrepl proxy and client)"
     cargo bench --quiet -p webrepl --bench proxy
+    log "native benchmark (webrepl --port, serial virtual board)"
+    cargo bench --quiet -p webrepl --bench serial
     ;;
   *)
     echo "usage: tools/dev.sh serve|test|bench|build" >&2

@@ -418,8 +418,10 @@ if (isMain) {
     else if (a === '--instant') opts.instant = true;
     else if (a === '--base') opts.base = args[++i];
     else if (a === '--log') opts.log = true;
+    else if (a === '--serial') opts.serial = args[++i];
+    else if (a === '--baud') opts.baud = num(a, args[++i]);
     else {
-      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--instant] [--base URL] [--log]\n  --instant: one write per frame and Nagle off (not how boards write; for speed tests of other things)\n  --base: where the page a plain GET returns loads webrepl_content.js from`);
+      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--instant] [--base URL] [--log] [--serial PATH [--baud 115200|0] [--input-buffer 256]]\n  --serial: a USB serial board instead (serial.mjs): the REPL on a pseudo-terminal at PATH (socat), --baud 0 unthrottled\n  --instant: one write per frame and Nagle off (not how boards write; for speed tests of other things)\n  --base: where the page a plain GET returns loads webrepl_content.js from`);
       process.exit(2);
     }
   }
@@ -427,9 +429,18 @@ if (isMain) {
     console.error('virtual board: --password must be 1 to 9 characters (as on a board)');
     process.exit(2);
   }
+  if (opts.serial !== undefined) {
+    const { startSerialBoard } = await import('./serial.mjs');
+    const board = await startSerialBoard({ link: opts.serial, baud: opts.baud ?? 115200, inputBuffer: opts.inputBuffer ?? 256, log: opts.log });
+    console.log(`virtual board: serial ${board.path} at ${opts.baud ?? 115200} baud, ${opts.inputBuffer ?? 256}-byte input buffer`);
+    const stop = async () => { await board.close(); process.exit(0); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } else {
   const board = await startBoard({ port: 8266, ...opts });
   console.log(`virtual board: ${board.url} password ${board.password}`);
   const stop = async () => { await board.close(); process.exit(0); };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  }
 }

@@ -15,6 +15,14 @@
 // same Enter and ignored). A client that ends lines with `\n` works on a board, so the worker
 // gives the interpreter what a 1.28+ line editor would have seen: at the friendly prompt only
 // (paste mode and the raw REPL take bytes as they are).
+//
+// Raw-paste mode (`05 A 01` in the raw REPL): this port's pyexec would read the script from
+// mp_hal_stdin_rx_chr, which here always returns 0, so the worker plays the board's part as
+// shared/runtime/pyexec.c does it — `R 01`, the window (half the input buffer, 16-bit LE) and
+// `01`, then an `01` per window of script bytes consumed, `04` at the end — and runs the script
+// through the raw REPL with its `OK` left out (what follows, output `04` error `04` `>`, is the
+// interpreter's own). A script with bytes 01/02 (which the raw REPL line would take as keys) runs
+// as exec() of its bytes; Ctrl-C in the script ends it with a KeyboardInterrupt.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
@@ -34,6 +42,15 @@ let mode = 'friendly';
 let lastNl = 0;
 /** Output of the keystroke being processed, kept only for Ctrl-A and Ctrl-E (see noteMode). */
 let captured = null;
+/** Raw-REPL line so far (only its first bytes matter: `05 A` before Ctrl-A asks for raw-paste). */
+let rawHead = [];
+/** A raw-paste script being received: { bytes: [], remain } or null. */
+let paste = null;
+const windowSize = Math.max(1, Math.floor((workerData.inputBuffer ?? 256) / 2));
+/** Output bytes still to drop: the `OK` of a raw-paste script run through the raw REPL. */
+let dropOk = 0;
+/** While the interpreter starts without its banner being wanted. */
+let mute = false;
 
 // The WebAssembly port numbers OS errors as Emscripten does and prints them bare
 // (`OSError: 44`); a board prints `OSError: [Errno 2] ENOENT`. Traceback lines are rewritten
@@ -91,6 +108,13 @@ function lineEditorByte(c) {
 }
 
 function stdout(bytes) {
+  if (mute) return;
+  if (dropOk > 0) {
+    const n = Math.min(dropOk, bytes.length);
+    dropOk -= n;
+    bytes = bytes.subarray(n);
+    if (bytes.length === 0) return;
+  }
   if (outLen + bytes.length > out.length) {
     flush();
     if (bytes.length > out.length) out = new Uint8Array(bytes.length * 2);
@@ -117,7 +141,8 @@ function removeTree(p) {
   } catch { /* busy or gone: leave it */ }
 }
 
-async function boot(files) {
+/** Starts the interpreter; `banner` keeps what it prints (a serial board shows it after a soft reset). */
+async function boot(files, banner = false) {
   mp = await loadMicroPython({ stdout, linebuffer: false });
   // The package hands stdout over one byte per call (a Uint8Array each, through Emscripten's
   // TTY): 1 MB of prints cost 0.46 s that way. A board's UART or socket takes a whole buffer, so
@@ -137,8 +162,13 @@ async function boot(files) {
     mkdirs(p);
     if (data === null) { try { mp.FS.mkdir(p); } catch { /* exists */ } } else mp.FS.writeFile(p, data);
   }
+  mute = !banner;
   mp.replInit();
+  mute = false;
+  if (banner) flush();
   mode = 'friendly';
+  rawHead = [];
+  paste = null;
   lastNl = 0;
   out = new Uint8Array(FLUSH_BYTES * 2);
   outLen = 0;
@@ -166,9 +196,65 @@ function snapshot(dir = '/', acc = []) {
   return acc;
 }
 
+function emit(bytes) {
+  const keep = dropOk;
+  dropOk = 0;
+  stdout(Uint8Array.from(bytes));
+  dropOk = keep;
+}
+
+/** One byte of a raw-paste script; true when the script has ended (and was run). */
+function pasteByte(c) {
+  if (c === 4 || c === 3) {
+    if (c === 3) Atomics.store(flag, 0, 0);
+    emit([4]);
+    const code = paste.bytes;
+    paste = null;
+    if (c === 3) {
+      emit([...Buffer.from('\x04Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\nKeyboardInterrupt: \r\n\x04>')]);
+      return true;
+    }
+    let src = Buffer.from(code);
+    if (src.includes(1) || src.includes(2)) {
+      src = Buffer.from(`exec(bytes.fromhex('${src.toString('hex')}'))`);
+    }
+    dropOk = 2; // the raw REPL's `OK`
+    for (const b of src) mp.replProcessChar(b);
+    mp.replProcessChar(4);
+    dropOk = 0;
+    return true;
+  }
+  paste.bytes.push(c);
+  if (--paste.remain === 0) {
+    emit([1]);
+    paste.remain = windowSize;
+  }
+  return false;
+}
+
 parentPort.on('message', async (m) => {
   if (m.type === 'input') {
     for (const c of m.data) {
+      if (paste) {
+        pasteByte(c);
+        continue;
+      }
+      if (mode === 'raw') {
+        if (c === 1 && rawHead.length === 2 && rawHead[0] === 5) {
+          const cmd = rawHead[1];
+          rawHead = [];
+          mp.replProcessChar(3); // clears the raw line (prints nothing)
+          if (cmd === 0x41) {
+            emit([0x52, 1, windowSize & 255, windowSize >> 8, 1]);
+            paste = { bytes: [], remain: windowSize };
+          } else {
+            emit([0x52, 0, 0x3e]); // unsupported command, then the raw prompt
+          }
+          continue;
+        }
+        if (c >= 1 && c <= 4) rawHead = [];
+        else if (rawHead.length < 3) rawHead.push(c);
+      }
       if (c === 3 && Atomics.load(flag, 0) === 2) {
         // This Ctrl-C already stopped a running program; a board does not see it again.
         Atomics.store(flag, 0, 0);
@@ -184,7 +270,15 @@ parentPort.on('message', async (m) => {
         flush();
         parentPort.postMessage({ type: 'soft-reset' });
         const files = snapshot();
-        await boot(files);
+        const wasRaw = mode === 'raw';
+        await boot(files, workerData.serial && !wasRaw);
+        if (wasRaw && workerData.serial) {
+          // A board soft-reset from the raw REPL comes back in the raw REPL (no banner).
+          mp.replProcessChar(1);
+          if (out[0] === 13 && out[1] === 10) { out.copyWithin(0, 2, outLen); outLen -= 2; }
+          flush();
+          mode = 'raw';
+        }
         parentPort.postMessage({ type: 'rebooted' });
         return;
       }

@@ -1,5 +1,6 @@
-//! The command-line client: one `webrepl_core::Session` over a [`crate::link`] connection, for
-//! one operation (put, get, version, run, a file operation, or an interactive REPL).
+//! The command-line client: one `webrepl_core::Session` over a [`crate::link`] WebSocket or a
+//! [`crate::serial`] port, for one operation (put, get, version, run, a file operation, or an
+//! interactive REPL).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -11,6 +12,70 @@ use webrepl_core::{
 };
 
 use crate::link::{self, Frame, Incoming, LinkError};
+use crate::serial::{self, PortError, PortReader, PortWriter};
+
+/// Where the board is.
+pub enum Target {
+    /// WebREPL at this URL (a board, or a proxy URL with the board in its path).
+    WebRepl { url: BoardUrl, password: Password },
+    /// A USB serial port.
+    Serial { port: String, baud: u32 },
+}
+
+/// The connection's input side, either kind.
+enum AnyReader {
+    Ws(link::Reader),
+    Serial(PortReader),
+}
+
+enum AnyWriter {
+    Ws(link::Writer),
+    Serial(PortWriter),
+}
+
+impl AnyReader {
+    async fn next(&mut self) -> Result<Incoming, ClientError> {
+        match self {
+            AnyReader::Ws(r) => Ok(r.next().await?),
+            AnyReader::Serial(r) => Ok(match r.next().await {
+                Ok(b) => Incoming::Frame(Frame::Text(b)),
+                Err(_) => Incoming::Dropped,
+            }),
+        }
+    }
+}
+
+impl AnyWriter {
+    async fn text(&mut self, b: &[u8]) -> Result<(), ()> {
+        match self {
+            AnyWriter::Ws(w) => w.text(b).await.map_err(|_| ()),
+            AnyWriter::Serial(w) => w.send(b.to_vec()),
+        }
+    }
+
+    async fn binary(&mut self, b: &[u8]) -> Result<(), ()> {
+        match self {
+            AnyWriter::Ws(w) => w.binary(b).await.map_err(|_| ()),
+            AnyWriter::Serial(w) => w.send(b.to_vec()),
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), ()> {
+        match self {
+            AnyWriter::Ws(w) => w.close().await.map_err(|_| ()),
+            AnyWriter::Serial(w) => {
+                w.close();
+                Ok(())
+            }
+        }
+    }
+
+    fn nudge(&mut self) {
+        if let AnyWriter::Ws(w) = self {
+            let _ = w.nudge();
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum Op {
@@ -61,6 +126,10 @@ pub enum ClientError {
     #[error("{0}")]
     Link(#[from] LinkError),
     #[error("{0}")]
+    Port(#[from] PortError),
+    #[error("the board on {0} did not answer (no reply to Enter or Ctrl-B). Check that this is the board's port and that it runs MicroPython, the baud rate (--baud, default 115200), and press the board's reset button")]
+    Silent(String),
+    #[error("{0}")]
     Closed(CloseReason),
     #[error("{0}")]
     Failed(String),
@@ -70,7 +139,7 @@ impl ClientError {
     /// 1: the operation failed on the board; 3: no connection or no login.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ClientError::Link(_) => 3,
+            ClientError::Link(_) | ClientError::Port(_) | ClientError::Silent(_) => 3,
             ClientError::Closed(
                 CloseReason::AccessDenied
                 | CloseReason::Rejected
@@ -93,24 +162,40 @@ const BUSY_GRACE: Duration = Duration::from_secs(3);
 /// Progress reports: (bytes done, total if known).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
-/// Connects to `url` (a board, or a proxy URL with the board in its path), logs in and does `op`.
+/// Connects to the target (logging in over WebREPL) and does `op`.
 pub async fn run(
-    url: &BoardUrl,
-    password: Password,
+    target: Target,
     op: Op,
     busy: Busy,
     progress: Progress<'_>,
 ) -> Result<Done, ClientError> {
-    let path = url
-        .url
-        .splitn(4, '/')
-        .nth(3)
-        .map(|p| format!("/{p}"))
-        .unwrap_or_else(|| "/".into());
     let start = Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let (mut reader, mut writer) = link::connect(url, &path, Duration::from_secs(10)).await?;
-    let mut session = Session::new(SessionConfig::default(), Some(password), now());
+    let (mut reader, mut writer, mut session, port) = match target {
+        Target::WebRepl { url, password } => {
+            let path = url
+                .url
+                .splitn(4, '/')
+                .nth(3)
+                .map(|p| format!("/{p}"))
+                .unwrap_or_else(|| "/".into());
+            let (r, w) = link::connect(&url, &path, Duration::from_secs(10)).await?;
+            let session = Session::new(SessionConfig::default(), Some(password), now());
+            (AnyReader::Ws(r), AnyWriter::Ws(w), session, None)
+        }
+        Target::Serial { port, baud } => {
+            let (r, w) = serial::open(&port, baud)?;
+            let session = Session::new_stream(SessionConfig::default(), now());
+            (
+                AnyReader::Serial(r),
+                AnyWriter::Serial(w),
+                session,
+                Some(port),
+            )
+        }
+    };
+    // Over serial: whether the board has sent anything at all (a silent port is not a board).
+    let mut heard = port.is_none();
     session.handle_open(now());
     let mut op = Some(op);
     let mut done: Option<Done> = None;
@@ -124,6 +209,9 @@ pub async fn run(
     let mut waiting_since: Option<Instant> = None;
     loop {
         if waiting_since.is_some_and(|t| t.elapsed() >= BUSY_GRACE) {
+            if let (false, Some(p)) = (heard, &port) {
+                return Err(ClientError::Silent(p.clone()));
+            }
             return Err(ClientError::Failed(
                 "a program is running on the board; stop it first (add --interrupt to stop it with Ctrl-C)".into(),
             ));
@@ -223,21 +311,24 @@ pub async fn run(
                         let _ = writer.close().await;
                         closing = true;
                     }
-                    if closing {
+                    if closing && port.is_none() {
                         // Wait (briefly) until the board has let go: it takes one session at a
                         // time, and a script's next command would otherwise be turned away.
                         let drain = async {
                             loop {
                                 match reader.next().await {
-                                    Ok(Incoming::Stalled) => {
-                                        let _ = writer.nudge();
-                                    }
+                                    Ok(Incoming::Stalled) => writer.nudge(),
                                     Ok(Incoming::Frame(_)) => {}
                                     Ok(Incoming::Dropped) | Err(_) => break,
                                 }
                             }
                         };
                         let _ = tokio::time::timeout(Duration::from_millis(1500), drain).await;
+                    }
+                    if let (false, Some(p)) = (heard, &port) {
+                        if done.is_none() && !interactive {
+                            return Err(ClientError::Silent(p.clone()));
+                        }
                     }
                     return match (done.take(), reason) {
                         (Some(d), _) => Ok(d),
@@ -268,15 +359,16 @@ pub async fn run(
         };
         tokio::select! {
             incoming = reader.next() => match incoming.unwrap_or(Incoming::Dropped) {
-                Incoming::Frame(Frame::Text(b)) => session.handle_text(&b, now()),
+                Incoming::Frame(Frame::Text(b)) => {
+                    heard = true;
+                    session.handle_text(&b, now())
+                }
                 Incoming::Frame(Frame::Binary(b)) => session.handle_binary(&b, now()),
                 Incoming::Frame(Frame::Close(code, reason)) => {
                     session.handle_close_with_reason(webrepl_core::CloseInfo { code: code.or(Some(1005)) }, &reason, now())
                 }
                 // The board holds a payload until it sees our ACK: make one leave now.
-                Incoming::Stalled => {
-                    let _ = writer.nudge();
-                }
+                Incoming::Stalled => writer.nudge(),
                 Incoming::Dropped => session.handle_close(webrepl_core::CloseInfo { code: Some(1006) }, now()),
             },
             _ = sleep => session.handle_timeout(now()),

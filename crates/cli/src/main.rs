@@ -1,6 +1,8 @@
 //! The `webrepl` command: `webrepl proxy` (the Edrys station's localhost proxy) and a
 //! command-line WebREPL client (`put`, `get`, `version`, `run`, `repl`, and the file commands
-//! `ls`, `rm`, `mkdir`, `mv`, `cat`) that keeps webrepl_cli.py's argument forms.
+//! `ls`, `rm`, `mkdir`, `mv`, `cat`) that keeps webrepl_cli.py's argument forms. With
+//! `--port /dev/ttyACM0` (COM3 on Windows) the same commands go to a USB serial board, and a
+//! board path is written `:PATH` as mpremote does.
 //!
 //! Exit codes: 0 done; 1 the operation failed (file not found, transfer or run failed);
 //! 2 bad usage or arguments; 3 no connection or login (unreachable, refused, wrong password).
@@ -8,6 +10,7 @@
 mod client;
 mod link;
 mod proxy;
+mod serial;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -40,6 +43,13 @@ struct Conn {
     /// If a program is running, stop it with Ctrl-C (file commands need the REPL prompt).
     #[arg(long)]
     interrupt: bool,
+    /// A USB serial board instead of WebREPL: /dev/ttyACM0, /dev/ttyUSB0, COM3 … (board paths
+    /// are then written :PATH, e.g. webrepl ls --port /dev/ttyACM0 :/lib).
+    #[arg(long, value_name = "PORT")]
+    port: Option<String>,
+    /// The serial port's baud rate.
+    #[arg(long, default_value_t = 115200, requires = "port")]
+    baud: u32,
 }
 
 impl Conn {
@@ -108,27 +118,31 @@ enum Cmd {
     },
     /// Print the board's MicroPython version.
     Version {
-        host: String,
+        #[arg(required_unless_present = "port")]
+        host: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
     /// Run a local Python file on the board and print its output.
     Run {
         file: PathBuf,
-        host: String,
+        #[arg(required_unless_present = "port")]
+        host: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
     /// An interactive REPL over WebREPL: keys go to the board as typed (Ctrl-C stops a program,
     /// Tab completes); Ctrl-] leaves. With piped input: lines, and the end of input leaves.
     Repl {
-        host: String,
+        #[arg(required_unless_present = "port")]
+        host: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
     /// List a folder: webrepl ls 192.168.4.1[:8266][:/lib]
     Ls {
-        target: String,
+        #[arg(required_unless_present = "port")]
+        target: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
@@ -178,6 +192,47 @@ fn split_remote(spec: &str) -> Result<(String, String), String> {
         _ => Err(format!(
             "\"{spec}\" has no file on the board: use HOST[:PORT]:PATH, e.g. 192.168.4.1:/main.py"
         )),
+    }
+}
+
+/// With `--port`: the path of a `:PATH` argument (mpremote's form).
+fn port_path(spec: &str) -> Result<String, String> {
+    spec.strip_prefix(':').map(str::to_owned).ok_or_else(|| {
+        format!("\"{spec}\": with --port, write board paths as :PATH, e.g. :/main.py")
+    })
+}
+
+/// Splits a remote argument: `HOST[:PORT]:PATH`, or `:PATH` with `--port`.
+fn remote_of(spec: &str, conn: &Conn) -> Result<(String, String), String> {
+    if conn.port.is_some() {
+        return Ok((String::new(), port_path(spec)?));
+    }
+    split_remote(spec)
+}
+
+/// Where to connect: the serial port, or the WebREPL board at `host` (password asked here).
+fn connect_to(host: &str, conn: &Conn) -> client::Target {
+    if let Some(port) = &conn.port {
+        if conn.url.is_some() {
+            fail(2, "give either --port or --url, not both");
+        }
+        return client::Target::Serial {
+            port: port.clone(),
+            baud: conn.baud,
+        };
+    }
+    client::Target::WebRepl {
+        url: board(host, conn),
+        password: password(conn),
+    }
+}
+
+/// A positional HOST, which `--port` replaces.
+fn host_arg(host: Option<String>, conn: &Conn) -> String {
+    match (host, &conn.port) {
+        (Some(h), Some(_)) => fail(2, format!("\"{h}\": with --port there is no HOST argument")),
+        (Some(h), None) => h,
+        (None, _) => String::new(),
     }
 }
 
@@ -283,7 +338,7 @@ async fn main() {
             safe,
             conn,
         } => {
-            let (host, mut path) = split_remote(&remote).unwrap_or_else(|e| fail(2, e));
+            let (host, mut path) = remote_of(&remote, &conn).unwrap_or_else(|e| fail(2, e));
             if path.ends_with('/') {
                 let name = local
                     .file_name()
@@ -298,11 +353,11 @@ async fn main() {
             validate_size(size).unwrap_or_else(|e| fail(2, e));
             let data = std::fs::read(&local)
                 .unwrap_or_else(|e| fail(1, format!("{}: {e}", local.display())));
-            let url = board(&host, &conn);
-            let pw = password(&conn);
+            let to = connect_to(&host, &conn);
             let bar = progress_bar(Some(size));
             let mut report = |d: u64, _t: Option<u64>| bar.set_position(d);
-            let op = if safe {
+            // Over serial a put is always safe: a rename costs one short script.
+            let op = if safe || conn.port.is_some() {
                 client::Op::Upload {
                     remote: path.clone(),
                     data,
@@ -313,7 +368,7 @@ async fn main() {
                     data,
                 }
             };
-            match client::run(&url, pw, op, conn.busy(), &mut report).await {
+            match client::run(to, op, conn.busy(), &mut report).await {
                 Ok(done) => {
                     bar.finish_and_clear();
                     let size = if let client::Done::Put { size } = done {
@@ -334,20 +389,18 @@ async fn main() {
             local,
             conn,
         } => {
-            let (host, path) = split_remote(&remote).unwrap_or_else(|e| fail(2, e));
+            let (host, path) = remote_of(&remote, &conn).unwrap_or_else(|e| fail(2, e));
             validate_name(&path).unwrap_or_else(|e| fail(2, e));
             let local = if local.is_dir() {
                 local.join(Path::new(&path).file_name().unwrap_or_default())
             } else {
                 local
             };
-            let url = board(&host, &conn);
-            let pw = password(&conn);
+            let to = connect_to(&host, &conn);
             let bar = progress_bar(None);
             let mut report = |d: u64, _t: Option<u64>| bar.set_position(d);
             match client::run(
-                &url,
-                pw,
+                to,
                 client::Op::Get {
                     remote: path.clone(),
                 },
@@ -370,9 +423,9 @@ async fn main() {
             }
         }
         Cmd::Version { host, conn } => {
-            let url = board(&host, &conn);
+            let host = host_arg(host, &conn);
             let op = client::Op::Version;
-            match client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await {
+            match client::run(connect_to(&host, &conn), op, conn.busy(), &mut |_, _| {}).await {
                 Ok(client::Done::Version(v)) => println!("MicroPython {v}"),
                 Ok(_) => fail(1, "no version reply"),
                 Err(e) => fail(e.exit_code(), e),
@@ -381,11 +434,10 @@ async fn main() {
         Cmd::Run { file, host, conn } => {
             let code = std::fs::read_to_string(&file)
                 .unwrap_or_else(|e| fail(1, format!("{}: {e}", file.display())));
-            let url = board(&host, &conn);
+            let host = host_arg(host, &conn);
             let label = file.display().to_string();
             match client::run(
-                &url,
-                password(&conn),
+                connect_to(&host, &conn),
                 client::Op::Run { code, label },
                 conn.busy(),
                 &mut |_, _| {},
@@ -397,13 +449,17 @@ async fn main() {
             }
         }
         Cmd::Repl { host, conn } => {
-            let url = board(&host, &conn);
-            let pw = password(&conn);
+            let host = host_arg(host, &conn);
+            let to = connect_to(&host, &conn);
             let raw = RawTerminal::enter();
             if raw.is_some() {
-                eprint!("webrepl: connecting to {} — Ctrl-] leaves\r\n", url.url);
+                let name = match &to {
+                    client::Target::WebRepl { url, .. } => url.url.clone(),
+                    client::Target::Serial { port, .. } => port.clone(),
+                };
+                eprint!("webrepl: connecting to {name} — Ctrl-] leaves\r\n");
             }
-            let result = client::run(&url, pw, client::Op::Repl, conn.busy(), &mut |_, _| {}).await;
+            let result = client::run(to, client::Op::Repl, conn.busy(), &mut |_, _| {}).await;
             drop(raw);
             if let Err(e) = result {
                 eprintln!();
@@ -412,7 +468,11 @@ async fn main() {
             eprintln!();
         }
         Cmd::Ls { target, conn } => {
-            let (host, dir) = split_target(&target);
+            let (host, dir) = match (&target, &conn.port) {
+                (None, _) => (String::new(), String::new()),
+                (Some(t), Some(_)) => (String::new(), port_path(t).unwrap_or_else(|e| fail(2, e))),
+                (Some(t), None) => split_target(t),
+            };
             let dir = if dir.is_empty() { "/".to_owned() } else { dir };
             match fs_op(&host, &conn, FsOp::List { dir }).await {
                 FsReply::Listing(entries) => {
@@ -432,7 +492,7 @@ async fn main() {
             }
         }
         Cmd::Rm { target, conn } => {
-            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            let (host, path) = remote_of(&target, &conn).unwrap_or_else(|e| fail(2, e));
             fs_op(&host, &conn, FsOp::Remove { path: path.clone() }).await;
             println!("deleted {path}");
         }
@@ -441,7 +501,7 @@ async fn main() {
             parents,
             conn,
         } => {
-            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            let (host, path) = remote_of(&target, &conn).unwrap_or_else(|e| fail(2, e));
             fs_op(
                 &host,
                 &conn,
@@ -454,9 +514,9 @@ async fn main() {
             println!("made {path}");
         }
         Cmd::Mv { from, to, conn } => {
-            let (host, from) = split_remote(&from).unwrap_or_else(|e| fail(2, e));
-            // The target may repeat the host (HOST:/new) or be just a path.
-            let to = match split_remote(&to) {
+            let (host, from) = remote_of(&from, &conn).unwrap_or_else(|e| fail(2, e));
+            // The target may repeat the host (HOST:/new, or :/new with --port) or be just a path.
+            let to = match remote_of(&to, &conn) {
                 Ok((h, p)) if h == host => p,
                 _ => to,
             };
@@ -468,11 +528,10 @@ async fn main() {
             println!("moved {from} to {to}");
         }
         Cmd::Cat { target, conn } => {
-            let (host, path) = split_remote(&target).unwrap_or_else(|e| fail(2, e));
+            let (host, path) = remote_of(&target, &conn).unwrap_or_else(|e| fail(2, e));
             validate_name(&path).unwrap_or_else(|e| fail(2, e));
-            let url = board(&host, &conn);
             let op = client::Op::Get { remote: path };
-            match client::run(&url, password(&conn), op, conn.busy(), &mut |_, _| {}).await {
+            match client::run(connect_to(&host, &conn), op, conn.busy(), &mut |_, _| {}).await {
                 Ok(client::Done::Got(data)) => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(&data);
@@ -489,10 +548,8 @@ async fn main() {
 async fn fs_op(host: &str, conn: &Conn, op: FsOp) -> FsReply {
     // Check paths before connecting: a bad one is a usage error.
     let op = op.normalized().unwrap_or_else(|e| fail(2, e));
-    let url = board(host, conn);
     match client::run(
-        &url,
-        password(conn),
+        connect_to(host, conn),
         client::Op::Fs(op),
         conn.busy(),
         &mut |_, _| {},

@@ -5,7 +5,15 @@
 //! `04`, `>`. Leave with Ctrl-B, which prints the banner and `>>> `. Everything the board prints
 //! in between belongs to this exchange and never reaches the terminal. On a timeout the script is
 //! interrupted with Ctrl-C and the board is still led back to its normal prompt.
+//!
+//! Over a byte stream (a USB serial port) long scripts go in raw-paste mode
+//! ([`RawRepl::exec_paste`]): `05 'A' 01` asks for it, the board answers `R 01` and a 16-bit
+//! window size (or `R 00` / its plain raw-REPL banner when it has no raw-paste), then the script
+//! is sent at most a window ahead of the board, which grants another window with each `01`;
+//! `04` ends it, the board acknowledges with `04`, then prints the output, `04`, the exception
+//! text, `04`, `>` as for a plain script (no `OK`). The flow control is [`crate::rawpaste`].
 
+use crate::rawpaste::{PasteFlow, PasteStep};
 use crate::tail::Tail;
 
 const RAW_PROMPT: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
@@ -24,6 +32,10 @@ enum Phase {
     Stderr,
     /// Waiting for the `>` after the second `04`.
     AwaitPrompt,
+    /// `05 A 01` sent; waiting for `R 01` and the window size (or a refusal).
+    PasteHandshake,
+    /// Sending a script in raw-paste mode, a window at a time.
+    PasteSend,
     /// Ctrl-B sent; waiting for `>>> `.
     Leaving,
     /// Back at the friendly REPL (or given up).
@@ -35,6 +47,11 @@ enum Phase {
 pub enum RawAction {
     /// Send this text frame.
     Send(String),
+    /// Send these bytes (raw-paste data: any byte values; byte streams only).
+    SendBytes(Vec<u8>),
+    /// The board has no raw-paste mode; the raw REPL is ready again for plain scripts (the
+    /// script asked for was not run).
+    NoPaste,
     /// The raw REPL is ready for a script.
     Ready,
     /// Output of a script sent with [`RawRepl::exec_streaming`], as it arrives.
@@ -58,6 +75,10 @@ pub struct RawRepl {
     timeout_ms: u64,
     /// The running script's output goes out as [`RawAction::Stdout`] instead of being kept.
     streaming: bool,
+    /// The raw-paste send under way.
+    paste: Option<PasteFlow>,
+    /// Raw-paste was refused: the next `>` answers with [`RawAction::NoPaste`].
+    refused: bool,
 }
 
 /// Most bytes of one script's output kept (a listing of a big folder stays well below).
@@ -75,6 +96,8 @@ impl RawRepl {
             deadline: now + timeout_ms,
             timeout_ms,
             streaming: false,
+            paste: None,
+            refused: false,
         }
     }
 
@@ -89,7 +112,14 @@ impl RawRepl {
 
     /// True while a script runs on the board.
     pub fn is_busy(&self) -> bool {
-        matches!(self.phase, Phase::AwaitOk | Phase::Stdout | Phase::Stderr)
+        matches!(
+            self.phase,
+            Phase::AwaitOk
+                | Phase::Stdout
+                | Phase::Stderr
+                | Phase::PasteHandshake
+                | Phase::PasteSend
+        )
     }
 
     pub fn deadline(&self) -> Option<u64> {
@@ -120,6 +150,22 @@ impl RawRepl {
         out.push(RawAction::Send(format!("{script}\x04")));
     }
 
+    /// Sends a script of any length in raw-paste mode (byte streams only; call when ready). Its
+    /// reply comes as [`RawAction::Reply`], or [`RawAction::NoPaste`] when the board has none.
+    pub fn exec_paste(&mut self, script: Vec<u8>, now: u64, out: &mut Vec<RawAction>) {
+        if self.phase != Phase::Ready {
+            return;
+        }
+        self.streaming = false;
+        self.phase = Phase::PasteHandshake;
+        self.tail.clear();
+        self.stdout.clear();
+        self.stderr.clear();
+        self.deadline = now + self.timeout_ms;
+        self.paste = Some(PasteFlow::new(script));
+        out.push(RawAction::Send("\x05A\x01".into()));
+    }
+
     /// Leaves the raw REPL (call when ready and no script is left).
     pub fn leave(&mut self, now: u64, out: &mut Vec<RawAction>) {
         if matches!(self.phase, Phase::Leaving | Phase::Done) {
@@ -132,6 +178,7 @@ impl RawRepl {
             "\x03\x02"
         };
         self.phase = Phase::Leaving;
+        self.paste = None;
         self.tail.clear();
         self.deadline = now + self.timeout_ms;
         out.push(RawAction::Send(keys.into()));
@@ -147,7 +194,7 @@ impl RawRepl {
                     rest = &[];
                     if self.tail.ends_with(RAW_PROMPT) {
                         self.phase = Phase::Ready;
-                        out.push(RawAction::Ready);
+                        out.push(self.ready_action());
                     }
                 }
                 Phase::AwaitOk => {
@@ -189,10 +236,50 @@ impl RawRepl {
                         None => rest = &[],
                     }
                 }
+                Phase::PasteHandshake | Phase::PasteSend => {
+                    let Some(flow) = self.paste.as_mut() else {
+                        self.phase = Phase::Ready;
+                        continue;
+                    };
+                    let (used, step) = flow.on_output(rest);
+                    let consumed = &rest[..used];
+                    rest = &rest[used..];
+                    self.deadline = now + self.timeout_ms;
+                    match step {
+                        PasteStep::Wait => {}
+                        PasteStep::Send(bytes) => {
+                            self.phase = Phase::PasteSend;
+                            out.push(RawAction::SendBytes(bytes));
+                        }
+                        PasteStep::Refused => {
+                            // `R 00`: the board prints its raw prompt `>` next.
+                            self.paste = None;
+                            self.phase = Phase::AwaitPrompt;
+                            self.tail.clear();
+                            self.refused = true;
+                        }
+                        PasteStep::Unknown => {
+                            // A board without raw-paste took `05 A` as a line and `01` as a
+                            // new raw REPL: its banner (begun in `consumed`) and `>` follow.
+                            self.paste = None;
+                            self.phase = Phase::Entering;
+                            self.tail.clear();
+                            self.tail.push(consumed);
+                            self.refused = true;
+                        }
+                        PasteStep::Ended => {
+                            self.paste = None;
+                            self.phase = Phase::Stdout;
+                        }
+                    }
+                }
                 Phase::AwaitPrompt => {
                     let b = rest[0];
                     rest = &rest[1..];
-                    if b == b'>' {
+                    if b == b'>' && self.refused {
+                        self.phase = Phase::Ready;
+                        out.push(self.ready_action());
+                    } else if b == b'>' {
                         self.phase = Phase::Ready;
                         out.push(RawAction::Reply {
                             stdout: std::mem::take(&mut self.stdout),
@@ -210,6 +297,14 @@ impl RawRepl {
                 }
                 Phase::Ready | Phase::Done => rest = &[],
             }
+        }
+    }
+
+    fn ready_action(&mut self) -> RawAction {
+        if std::mem::take(&mut self.refused) {
+            RawAction::NoPaste
+        } else {
+            RawAction::Ready
         }
     }
 

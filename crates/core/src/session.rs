@@ -6,10 +6,17 @@
 //! `soft_reset`, `close`), each with the current time in milliseconds. Outputs: frames from
 //! [`Session::poll_transmit`], events from [`Session::poll_event`], and the next wake-up from
 //! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
+//!
+//! The same session runs over a plain byte stream ([`Transport::Stream`], a USB serial port):
+//! no login, everything the board sends comes in through `handle_text`, and both kinds of
+//! [`Transmit`] frames are bytes to write. With no binary channel, put and get go through the
+//! raw REPL ([`crate::filewrite`] in raw-paste scripts, [`crate::fileread`] escaped), and a soft
+//! reset keeps the link.
 
 use crate::control::ControlKey;
 use crate::fileread::{self, FileRead, ReadEncoding, ReadError};
 use crate::files::{self, FsError, FsId, FsOp, FsReply};
+use crate::filewrite::{FileWrite, Part};
 use crate::login::{find, Login, LoginError, LoginState, LoginStep, Password};
 use crate::paste::{self, Action, Runner};
 pub use crate::paste::{RunError, RunId, RunState};
@@ -45,6 +52,17 @@ pub struct SessionConfig {
     pub max_queued_fs: usize,
     /// How [`Session::read`] has the board encode a file.
     pub read_encoding: ReadEncoding,
+    /// Over a byte stream: most file bytes per raw-paste script of a put.
+    pub stream_chunk: usize,
+}
+
+/// What carries the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A WebSocket to the board's WebREPL: password, text and binary frames.
+    WebRepl,
+    /// A byte stream to the board's REPL (a USB serial port): no login, no binary channel.
+    Stream,
 }
 
 impl Default for SessionConfig {
@@ -60,11 +78,13 @@ impl Default for SessionConfig {
             fs_timeout_ms: 10_000,
             max_queued_fs: 1024,
             read_encoding: ReadEncoding::default(),
+            stream_chunk: 4096,
         }
     }
 }
 
 /// A frame for the adapter to send (text frames are strings: browsers require valid UTF-8).
+/// Over [`Transport::Stream`] both kinds are just bytes to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transmit {
     Text(String),
@@ -192,6 +212,8 @@ pub enum FsState {
 enum Job {
     Op(FsOp),
     Read(FileRead),
+    /// A put over a byte stream.
+    Write(FileWrite),
 }
 
 /// A file operation being sent to the raw REPL, part by part.
@@ -210,6 +232,7 @@ impl FsJob {
         let parts = match &job {
             Job::Op(op) => files::script_parts(op),
             Job::Read(r) => r.script_parts(),
+            Job::Write(_) => Vec::new(),
         };
         FsJob {
             id,
@@ -285,6 +308,11 @@ pub struct Session {
     fs_waiting_told: bool,
     next_fs: u32,
     uploads: Vec<Upload>,
+    transport: Transport,
+    /// Over a byte stream: whether the board has raw-paste mode (until it says otherwise).
+    paste_ok: bool,
+    /// Over a byte stream: `LoggedIn` is still to come (when the first probe has its answer).
+    greeting: bool,
 }
 
 const HELD_INPUT_MAX: usize = 4096;
@@ -322,7 +350,28 @@ impl Session {
             fs_waiting_told: false,
             next_fs: 1,
             uploads: Vec::new(),
+            transport: Transport::WebRepl,
+            paste_ok: true,
+            greeting: false,
         }
+    }
+
+    /// A session over a byte stream (a serial port) being opened at `now`: call
+    /// [`Self::handle_open`] once the port is open, then feed everything read to
+    /// [`Self::handle_text`].
+    pub fn new_stream(config: SessionConfig, now: u64) -> Self {
+        let mut s = Session::new(config, None, now);
+        s.transport = Transport::Stream;
+        s
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// True when the session is ready and the board was seen at its `>>> ` prompt.
+    pub fn at_prompt(&self) -> bool {
+        self.link == Link::Ready && self.prompt.is_idle() && self.raw.is_none()
     }
 
     pub fn is_logged_in(&self) -> bool {
@@ -353,6 +402,16 @@ impl Session {
         self.link = Link::LoggingIn;
         self.link_deadline = now + self.config.login_timeout_ms;
         self.events.push_back(Event::Opened);
+        if self.transport == Transport::Stream {
+            // No login: ready at once; an Enter asks for the prompt (the board prints nothing
+            // when a port opens).
+            // `LoggedIn` follows when the probe has its answer.
+            self.link = Link::Ready;
+            self.greeting = true;
+            self.prompt.distrust();
+            self.probe = Some(Probe::new(now));
+            self.send_text(Probe::FIRST);
+        }
     }
 
     /// A text frame arrived (its bytes: the board may send invalid UTF-8).
@@ -470,6 +529,7 @@ impl Session {
                 LoginState::Denied | LoginState::AwaitVerdict => CloseReason::AccessDenied,
                 _ => CloseReason::Lost { code: info.code },
             },
+            _ if self.transport == Transport::Stream => CloseReason::Lost { code: None },
             _ => {
                 let user_reset = self
                     .user_ctrl_d_at
@@ -699,24 +759,60 @@ impl Session {
         self.cancel_runs(RunError::Cancelled);
         self.fail_fs(FsError::Cancelled);
         self.raw = None;
-        self.expect = Expect::SoftReset;
+        if self.transport == Transport::Stream {
+            // The link stays; the board prints its banner and `>>> ` again.
+            self.prompt.distrust();
+        } else {
+            self.expect = Expect::SoftReset;
+        }
         self.send_text("\x03\x04");
     }
 
-    /// Queues a put of `data` to `name` on the board.
+    /// Queues a put of `data` to `name` on the board (over a byte stream: through the raw
+    /// REPL, queued with the file operations).
     pub fn put(&mut self, name: &str, data: Vec<u8>) -> Result<TransferId, TransferError> {
+        if self.transport == Transport::Stream {
+            let fs = self.fs_id();
+            return self.queue_write(fs, name, data);
+        }
         let id = self.transfer_id();
         self.queue_transfer(Transfer::put(id, name, data)?)
     }
 
-    /// Queues a get of `name`.
+    fn queue_write(
+        &mut self,
+        fs: FsId,
+        name: &str,
+        data: Vec<u8>,
+    ) -> Result<TransferId, TransferError> {
+        if self.link != Link::Ready {
+            return Err(TransferError::NotConnected);
+        }
+        transfer::validate_name(name)?;
+        transfer::validate_size(data.len() as u64)?;
+        let path = fileread::read_path(name)?;
+        let id = self.transfer_id();
+        let chunk = self.config.stream_chunk;
+        self.fs_queue
+            .push_back((fs, Job::Write(FileWrite::new(id, path, data, chunk))));
+        self.pump_fs();
+        Ok(id)
+    }
+
+    /// Queues a get of `name` (over a byte stream: a [`Self::read`]).
     pub fn get(&mut self, name: &str) -> Result<TransferId, TransferError> {
+        if self.transport == Transport::Stream {
+            return self.read(name);
+        }
         let id = self.transfer_id();
         self.queue_transfer(Transfer::get(id, name)?)
     }
 
-    /// Queues a request for the board's MicroPython version.
+    /// Queues a request for the board's MicroPython version (WebREPL only).
     pub fn version(&mut self) -> Result<TransferId, TransferError> {
+        if self.transport == Transport::Stream {
+            return Err(TransferError::NeedsWebRepl("the version request"));
+        }
         let id = self.transfer_id();
         self.queue_transfer(Transfer::version(id))
     }
@@ -782,10 +878,12 @@ impl Session {
         let path = fileread::read_path(path)?;
         let transfer = self.transfer_id();
         let id = self.fs_id();
-        self.fs_queue.push_back((
-            id,
-            Job::Read(FileRead::new(transfer, path, self.config.read_encoding)),
-        ));
+        let encoding = match self.transport {
+            Transport::Stream => ReadEncoding::Escaped,
+            Transport::WebRepl => self.config.read_encoding,
+        };
+        self.fs_queue
+            .push_back((id, Job::Read(FileRead::new(transfer, path, encoding))));
         self.pump_fs();
         Ok(transfer)
     }
@@ -802,7 +900,11 @@ impl Session {
         let id = self.fs_id();
         let temp = format!("/.webrepl-{}.part", id.0);
         let size = data.len() as u64;
-        let transfer = self.put(&temp, data).map_err(|e| FsError::Upload {
+        let sent = match self.transport {
+            Transport::Stream => self.queue_write(id, &temp, data),
+            Transport::WebRepl => self.put(&temp, data),
+        };
+        let transfer = sent.map_err(|e| FsError::Upload {
             path: path.clone(),
             message: e.to_string(),
         })?;
@@ -855,7 +957,12 @@ impl Session {
                 .transfers
                 .iter()
                 .position(|t| t.id == up.transfer && !t.is_started());
-            if let Some(pos) = queued {
+            let writing = matches!(&self.fs_current, Some(FsJob { job: Job::Write(w), .. }) if w.transfer == up.transfer);
+            if self.transport == Transport::Stream && !writing {
+                // Its write was still queued (and is reported cancelled above).
+                self.uploads.remove(i);
+                self.fs_event(up.id, FsState::Failed(FsError::Cancelled));
+            } else if let Some(pos) = queued {
                 if let Some(t) = self.transfers.remove(pos) {
                     self.events.push_back(Event::TransferFailed {
                         id: t.id,
@@ -948,11 +1055,19 @@ impl Session {
 
     /// Acts on what the probe says (its `Busy` output from the board goes to the terminal).
     fn probe_verdict(&mut self, verdict: ProbeVerdict) {
+        if self.greeting && !matches!(verdict, ProbeVerdict::Wait | ProbeVerdict::Send(_)) {
+            self.greeting = false;
+            self.events.push_back(Event::LoggedIn);
+        }
         match verdict {
             ProbeVerdict::Wait => {}
             ProbeVerdict::Send(s) => self.send_text(s),
             ProbeVerdict::Idle => {
-                // The board answered at an idle prompt: nothing to show.
+                // The board answered at an idle prompt: nothing to show (over a serial port,
+                // the prompt the user would see after pressing Enter).
+                if self.transport == Transport::Stream && self.fs_queue.is_empty() {
+                    self.show(b"\r\n>>> ");
+                }
                 self.probe = None;
                 self.prompt.set_idle();
                 self.pump_fs();
@@ -991,6 +1106,13 @@ impl Session {
                 self.fs_current = self.fs_queue.pop_front().map(FsJob::new);
             }
             match self.fs_current.as_mut() {
+                Some(FsJob {
+                    job: Job::Write(w), ..
+                }) => match w.next_part(self.paste_ok) {
+                    Some(Part::Plain(script)) => raw.exec(&script, self.now, &mut acts),
+                    Some(Part::Paste(script)) => raw.exec_paste(script, self.now, &mut acts),
+                    None => {}
+                },
                 Some(job) => {
                     let part = job.parts.get(job.next).cloned().unwrap_or_default();
                     job.next += 1;
@@ -1040,6 +1162,12 @@ impl Session {
         for a in acts {
             match a {
                 RawAction::Send(s) => self.send_text(&s),
+                RawAction::SendBytes(b) => self.transmit.push_back(Transmit::Binary(b)),
+                RawAction::NoPaste => {
+                    // The same part goes again, cut for the plain raw REPL.
+                    self.paste_ok = false;
+                    self.pump_fs();
+                }
                 RawAction::Ready => self.pump_fs(),
                 RawAction::Stdout(bytes) => {
                     if let Some(Job::Read(r)) = self.fs_current.as_mut().map(|j| &mut j.job) {
@@ -1049,7 +1177,9 @@ impl Session {
                     }
                 }
                 RawAction::Reply { stdout, stderr } => {
-                    if let Some(mut job) = self.fs_current.take() {
+                    if let Some(job) = self.fs_current.take_if(|j| matches!(j.job, Job::Write(_))) {
+                        self.write_reply(job, &stderr);
+                    } else if let Some(mut job) = self.fs_current.take() {
                         if !job.retried && find(&stderr, b"KeyboardInterrupt").is_some() {
                             // A Ctrl-C that reached the board late interrupts the first
                             // script: run it once more.
@@ -1071,6 +1201,8 @@ impl Session {
                                     },
                                 },
                                 Job::Read(r) => read_event(r, &stderr),
+                                // Taken by `write_reply` above.
+                                Job::Write(_) => continue,
                             };
                             if self.fs_queue.is_empty() {
                                 self.fs_deferred.push(event);
@@ -1107,6 +1239,51 @@ impl Session {
         }
     }
 
+    /// A put's script (over a byte stream) was answered: the next part, or the end.
+    fn write_reply(&mut self, mut job: FsJob, stderr: &[u8]) {
+        let Job::Write(w) = &mut job.job else {
+            return;
+        };
+        if !stderr.is_empty() {
+            if !job.retried && find(stderr, b"KeyboardInterrupt").is_some() {
+                job.retried = true; // a late Ctrl-C: the same part once more
+                self.fs_current = Some(job);
+            } else {
+                let message = files::traceback_message(stderr);
+                let (id, w) = (job.id, job.job);
+                let path = match &w {
+                    Job::Write(w) => w.path.clone(),
+                    _ => String::new(),
+                };
+                self.job_failed(id, w, FsError::Board { path, message });
+            }
+            return;
+        }
+        w.answered();
+        let (id, kind, (done, total)) = (w.transfer, write_kind(w), w.progress());
+        self.transfer_step(id, &kind, Step::Progress(done, Some(total)));
+        if !w.is_done() {
+            self.fs_current = Some(job);
+            return;
+        }
+        if self.uploads.iter().any(|u| u.transfer == id) {
+            self.upload_sent(id);
+            return;
+        }
+        let event = Event::TransferDone {
+            id,
+            outcome: TransferOutcome::Put {
+                name: kind.name().to_owned(),
+                size: total,
+            },
+        };
+        if self.fs_queue.is_empty() {
+            self.fs_deferred.push(event);
+        } else {
+            self.events.push_back(event);
+        }
+    }
+
     fn flush_deferred(&mut self) {
         self.events.extend(std::mem::take(&mut self.fs_deferred));
     }
@@ -1128,6 +1305,7 @@ impl Session {
         let r = match job {
             Job::Op(_) => return self.fs_event(id, FsState::Failed(err)),
             Job::Read(r) => r,
+            Job::Write(w) => return self.write_failed(w, err),
         };
         let name = r.path.clone();
         let error = match err {
@@ -1147,6 +1325,35 @@ impl Session {
             kind: read_kind(&r),
             error,
         });
+    }
+
+    fn write_failed(&mut self, w: FileWrite, err: FsError) {
+        let name = w.path.clone();
+        let error = match &err {
+            FsError::Cancelled => TransferError::Cancelled,
+            FsError::ConnectionLost => TransferError::ConnectionLost {
+                name,
+                done: w.progress().0,
+            },
+            FsError::Timeout(secs) => TransferError::Timeout { name, secs: *secs },
+            FsError::Board { message, .. } => TransferError::Write {
+                name,
+                message: message.clone(),
+            },
+            other => TransferError::Write {
+                name,
+                message: other.to_string(),
+            },
+        };
+        self.events.push_back(Event::TransferFailed {
+            id: w.transfer,
+            kind: write_kind(&w),
+            error,
+        });
+        if let Some(pos) = self.uploads.iter().position(|u| u.transfer == w.transfer) {
+            let up = self.uploads.remove(pos);
+            self.fs_event(up.id, FsState::Failed(err));
+        }
     }
 
     fn show(&mut self, bytes: &[u8]) {
@@ -1380,6 +1587,14 @@ impl From<LoginError> for CloseReason {
 fn read_kind(r: &FileRead) -> TransferKind {
     TransferKind::Get {
         name: r.path.clone(),
+    }
+}
+
+/// A put over a byte stream, as the transfer it is reported as.
+fn write_kind(w: &FileWrite) -> TransferKind {
+    TransferKind::Put {
+        name: w.path.clone(),
+        size: w.size(),
     }
 }
 

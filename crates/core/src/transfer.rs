@@ -67,6 +67,11 @@ pub enum TransferError {
     Timeout { name: String, secs: u64 },
     #[error("not connected to a board")]
     NotConnected,
+    #[error("{0} needs WebREPL; over a serial port it is not available")]
+    NeedsWebRepl(&'static str),
+    /// A put through the raw REPL (over a serial port) failed on the board.
+    #[error("{name}: the board could not write the file: {message}")]
+    Write { name: String, message: String },
     #[error("cancelled")]
     Cancelled,
     /// A read through the raw REPL ([`crate::fileread`]) failed; the session stays up.

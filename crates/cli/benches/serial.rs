@@ -1,0 +1,121 @@
+//! Benchmark of `webrepl --port` (`cargo bench -p webrepl --bench serial`; `tools/dev.sh bench`
+//! runs it): put and get of 100 KB of random bytes, and a connect with `ls :/`, against the Node
+//! virtual board as a USB serial board (real MicroPython on a socat pty, 256-byte input buffer
+//! that loses what overflows) at 115200 baud (10 bits a byte: 11,520 B/s each way) and
+//! unthrottled. Each figure is a whole command: process start, port open, prompt probe, the
+//! work, and leaving the raw REPL. Prints a table.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
+const SIZE: usize = 100_000;
+
+struct Board(Child, String);
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn board(baud: u32) -> Board {
+    let path = std::env::temp_dir()
+        .join(format!("webrepl-bench-tty-{}-{baud}", std::process::id()))
+        .to_string_lossy()
+        .into_owned();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut child = Command::new("node")
+        .arg(format!("{root}/tools/virtual-board/board.mjs"))
+        .args([
+            "--serial",
+            &path,
+            "--baud",
+            &baud.to_string(),
+            "--input-buffer",
+            "256",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node runs the virtual board: {e}"));
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    assert!(line.contains("serial"), "board did not start: {line}");
+    Board(child, path)
+}
+
+fn timed(args: &[&str]) -> f64 {
+    let t = Instant::now();
+    match Command::new(BIN).args(args).output() {
+        Ok(o) if o.status.success() => t.elapsed().as_secs_f64(),
+        Ok(o) => panic!("webrepl {args:?}: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => panic!("webrepl: {e}"),
+    }
+}
+
+fn best(n: usize, mut f: impl FnMut() -> f64) -> f64 {
+    (0..n).map(|_| f()).fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..SIZE)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("webrepl-bench-serial-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let up = dir.join("up.bin");
+    let back = dir.join("back.bin");
+    if let Err(e) = std::fs::write(&up, &data) {
+        panic!("{}: {e}", up.display());
+    }
+    let (up_s, back_s) = (up.to_string_lossy(), back.to_string_lossy());
+    println!("\nwebrepl --port: virtual board as a USB serial board (real MicroPython 1.27 on a socat pty, 256-byte input buffer), 100 KB random bytes, best of 3, whole commands");
+    println!("| line | operation | time | payload rate | of line rate (11,520 B/s) |");
+    println!("|---|---|---|---|---|");
+    for baud in [115_200u32, 0] {
+        let b = board(baud);
+        let p = b.1.as_str();
+        let line = if baud == 0 {
+            "unthrottled".to_owned()
+        } else {
+            format!("{baud} baud")
+        };
+        let n = if baud == 0 { 3 } else { 1 };
+        let connect = best(3, || timed(&["ls", "--port", p, ":/"]));
+        println!(
+            "| {line} | connect, probe to `>>> `, ls :/ | {:.0} ms | | |",
+            connect * 1000.0
+        );
+        let put = best(n, || timed(&["put", "--port", p, &up_s, ":/b.bin"]));
+        let get = best(n, || timed(&["get", "--port", p, ":/b.bin", &back_s]));
+        if std::fs::read(&back).ok().as_deref() != Some(&data[..]) {
+            panic!("the file came back different");
+        }
+        for (op, s) in [
+            ("put 100 KB (safe: temp, size check, rename)", put),
+            ("get 100 KB", get),
+        ] {
+            let rate = SIZE as f64 / s;
+            let pct = if baud == 0 {
+                String::new()
+            } else {
+                format!("{:.0} %", rate / (baud as f64 / 10.0) * 100.0)
+            };
+            println!(
+                "| {line} | {op} | {:.2} s | {:.1} KB/s | {pct} |",
+                s,
+                rate / 1000.0
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! A USB serial port as the session's byte stream: opened with the serialport crate, read and
+//! written by one thread each, so the single-threaded runtime never blocks on the line.
+
+use std::io::{Read, Write};
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+/// Why a port could not be used; each names what to do.
+#[derive(Debug, Error)]
+pub enum PortError {
+    #[error("{0}: no such serial port. Is the board plugged in? Its port is usually /dev/ttyACM0 or /dev/ttyUSB0 on Linux, /dev/cu.usbmodem… on macOS, COM3 or similar on Windows")]
+    Missing(String),
+    #[error("{0}: permission denied. On Linux add yourself to the dialout group (sudo usermod -aG dialout $USER, then log out and in again)")]
+    Denied(String),
+    #[error("{0}: the port is busy: another program has it open (mpremote, Thonny, a serial monitor, a browser tab); close it and try again")]
+    Busy(String),
+    #[error("{0}: cannot open the serial port: {1}")]
+    Other(String, String),
+    #[error("{0}: the serial port went away (board unplugged or reset?): {1}")]
+    Lost(String, String),
+}
+
+/// The port's output side.
+pub struct PortWriter {
+    tx: Option<std_mpsc::Sender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PortWriter {
+    /// Queues bytes for the line (the writer thread sends them in order).
+    pub fn send(&mut self, bytes: Vec<u8>) -> Result<(), ()> {
+        match &self.tx {
+            Some(tx) => tx.send(bytes).map_err(|_| ()),
+            None => Err(()),
+        }
+    }
+
+    /// Lets the writer thread send what is queued (Ctrl-B leaving the raw REPL …) and waits.
+    pub fn close(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The port's input side: chunks as they are read; `None` when the port is gone.
+pub struct PortReader {
+    rx: mpsc::UnboundedReceiver<Result<Vec<u8>, String>>,
+    pub name: String,
+}
+
+impl PortReader {
+    pub async fn next(&mut self) -> Result<Vec<u8>, PortError> {
+        match self.rx.recv().await {
+            Some(Ok(b)) => Ok(b),
+            Some(Err(e)) => Err(PortError::Lost(self.name.clone(), e)),
+            None => Err(PortError::Lost(self.name.clone(), "closed".into())),
+        }
+    }
+}
+
+/// Opens `name` at `baud` (8N1, no flow control), drops stale input, starts the threads.
+pub fn open(name: &str, baud: u32) -> Result<(PortReader, PortWriter), PortError> {
+    let port = serialport::new(name, baud)
+        .data_bits(serialport::DataBits::Eight)
+        .parity(serialport::Parity::None)
+        .stop_bits(serialport::StopBits::One)
+        .flow_control(serialport::FlowControl::None)
+        .timeout(Duration::from_millis(200))
+        .open()
+        .map_err(|e| classify(name, e))?;
+    let _ = port.clear(serialport::ClearBuffer::Input);
+    let mut reading = port
+        .try_clone()
+        .map_err(|e| PortError::Other(name.into(), e.to_string()))?;
+    let mut writing = port;
+    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = std_mpsc::channel::<Vec<u8>>();
+    let err_tx = in_tx.clone();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reading.read(&mut buf) {
+                Ok(0) => {}
+                Ok(n) => {
+                    if in_tx.send(Ok(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    if in_tx.is_closed() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = in_tx.send(Err(e.to_string()));
+                    return;
+                }
+            }
+        }
+    });
+    let thread = std::thread::spawn(move || {
+        while let Ok(bytes) = out_rx.recv() {
+            if let Err(e) = writing.write_all(&bytes).and_then(|_| writing.flush()) {
+                let _ = err_tx.send(Err(e.to_string()));
+                return;
+            }
+        }
+    });
+    Ok((
+        PortReader {
+            rx: in_rx,
+            name: name.to_owned(),
+        },
+        PortWriter {
+            tx: Some(out_tx),
+            thread: Some(thread),
+        },
+    ))
+}
+
+fn classify(name: &str, e: serialport::Error) -> PortError {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    match e.kind() {
+        serialport::ErrorKind::NoDevice => PortError::Missing(name.into()),
+        serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => PortError::Missing(name.into()),
+        serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
+            PortError::Denied(name.into())
+        }
+        _ if lower.contains("no such file") || lower.contains("cannot find") => {
+            PortError::Missing(name.into())
+        }
+        _ if lower.contains("permission denied") || lower.contains("access is denied") => {
+            PortError::Denied(name.into())
+        }
+        _ if lower.contains("busy") || lower.contains("in use") => PortError::Busy(name.into()),
+        _ => PortError::Other(name.into(), text),
+    }
+}

@@ -1,0 +1,220 @@
+//! `webrepl --port` end to end against the Node virtual board offered as a USB serial board: real
+//! MicroPython on a pseudo-terminal (socat), a 256-byte input buffer that loses what overflows,
+//! paced to 115200 baud or unthrottled.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("webrepl-serial-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d.join(name)
+}
+
+/// The virtual board on a pty; killed on drop (socat ends with it: its stdin closes).
+struct SerialBoard {
+    child: Child,
+    path: String,
+}
+
+impl SerialBoard {
+    fn start(name: &str, baud: u32) -> SerialBoard {
+        let path = tmp(name).to_string_lossy().into_owned();
+        let mut child = Command::new("node")
+            .arg(root().join("tools/virtual-board/board.mjs"))
+            .args(["--serial", &path, "--baud", &baud.to_string()])
+            .args(["--input-buffer", "256"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs the virtual board (npm ci first)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("board started");
+        assert!(line.contains("virtual board: serial"), "{line}");
+        SerialBoard { child, path }
+    }
+}
+
+impl Drop for SerialBoard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn webrepl(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("webrepl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Bytes that look random (every byte value, in no pattern a literal could hide).
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn run_and_a_binary_round_trip_unthrottled() {
+    let b = SerialBoard::start("tty-fast", 0);
+    let p = b.path.as_str();
+    let prog = tmp("two.py");
+    std::fs::write(&prog, "print(1+1)\n").expect("write");
+    let (code, out, err) = webrepl(&["run", "--port", p, prog.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.trim() == "2"), "{out}");
+
+    let data = noise(200_000, 7);
+    let up = tmp("up.bin");
+    let back = tmp("back.bin");
+    std::fs::write(&up, &data).expect("write");
+    let (code, out, err) = webrepl(&[
+        "put",
+        "--port",
+        p,
+        up.to_str().unwrap_or_default(),
+        ":/up.bin",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("200000 bytes"), "{out}");
+    let (code, out, err) = webrepl(&[
+        "get",
+        "--port",
+        p,
+        ":/up.bin",
+        back.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        std::fs::read(&back).expect("read back") == data,
+        "the file came back different"
+    );
+}
+
+#[test]
+fn file_commands_over_serial() {
+    let b = SerialBoard::start("tty-files", 0);
+    let p = b.path.as_str();
+    let f = tmp("hello.py");
+    std::fs::write(&f, "print('hello')\n").expect("write");
+    let (code, _, err) = webrepl(&[
+        "put",
+        "--port",
+        p,
+        f.to_str().unwrap_or_default(),
+        ":/hello.py",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = webrepl(&["mkdir", "--port", p, ":/lib"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = webrepl(&["mv", "--port", p, ":/hello.py", ":/lib/hello.py"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = webrepl(&["ls", "--port", p, ":/lib"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("15  hello.py"), "{out}");
+    let (code, out, err) = webrepl(&["ls", "--port", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lib/") && !out.contains("hello.py"), "{out}");
+    let (code, out, err) = webrepl(&["cat", "--port", p, ":/lib/hello.py"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "print('hello')\n");
+    let (code, _, err) = webrepl(&["rm", "--port", p, ":/lib"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = webrepl(&["cat", "--port", p, ":/lib/hello.py"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("/lib/hello.py"), "{err}");
+    // mpremote's path form is required with --port.
+    let (code, _, err) = webrepl(&["ls", "--port", p, "/lib"]);
+    assert_eq!(code, 2);
+    assert!(err.contains(":PATH"), "{err}");
+}
+
+#[test]
+fn a_20_kb_run_at_115200_baud_loses_nothing_on_a_256_byte_buffer() {
+    let b = SerialBoard::start("tty-slow", 115_200);
+    let p = b.path.as_str();
+    // ~20 KB of code whose output proves every line arrived.
+    let mut code = String::from("t=0\n");
+    let mut want = 0u64;
+    let mut i = 0u64;
+    while code.len() < 20_000 {
+        code.push_str(&format!("t+={i}  # line {i:05} of padding text\n"));
+        want += i;
+        i += 1;
+    }
+    code.push_str("print('total', t)\n");
+    let prog = tmp("big.py");
+    std::fs::write(&prog, &code).expect("write");
+    let (rc, out, err) = webrepl(&["run", "--port", p, prog.to_str().unwrap_or_default()]);
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains(&format!("total {want}")), "{out}{err}");
+    // A put paced by raw-paste windows at line rate.
+    let data = noise(6_000, 3);
+    let up = tmp("slow.bin");
+    let back = tmp("slow-back.bin");
+    std::fs::write(&up, &data).expect("write");
+    let (rc, out, err) = webrepl(&[
+        "put",
+        "--port",
+        p,
+        up.to_str().unwrap_or_default(),
+        ":/s.bin",
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let (rc, out, err) = webrepl(&[
+        "get",
+        "--port",
+        p,
+        ":/s.bin",
+        back.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(
+        std::fs::read(&back).expect("read back") == data,
+        "the file came back different"
+    );
+}
+
+#[test]
+fn port_errors_name_the_cause() {
+    let (code, _, err) = webrepl(&["ls", "--port", "/dev/ttyNOPE9", ":/"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no such serial port"), "{err}");
+    // A pty nobody answers on: not a board.
+    let silent = tmp("silent");
+    let mut socat = Command::new("socat")
+        .arg(format!("pty,rawer,link={}", silent.display()))
+        .arg("EXEC:sleep 30")
+        .spawn()
+        .expect("socat runs");
+    for _ in 0..100 {
+        if silent.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (code, _, err) = webrepl(&["ls", "--port", silent.to_str().unwrap_or_default(), ":/"]);
+    let _ = socat.kill();
+    let _ = socat.wait();
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("did not answer"), "{err}");
+}

@@ -1,0 +1,174 @@
+// The virtual board as a USB serial board: the same MicroPython REPL (mp-worker.mjs) as a raw
+// byte stream on a pseudo-terminal, as a board's UART or USB CDC port is.
+//
+// socat makes the pty (`pty,rawer,link=PATH` ⇄ its stdio); a client opens PATH as it would
+// /dev/ttyACM0. The board keeps a slave end open itself, so a client closing the port does not
+// end socat (a real port stays too) — and, as on a UART, what the board prints while no client
+// has it open waits in the tty's buffer: clients flush input on open.
+// What a client can tell apart from hardware:
+// - An input buffer of `inputBuffer` bytes (256 as MicroPython's REPL): bytes that arrive while
+//   it is full — the REPL busy running code or still on the previous bytes — are lost, as on a
+//   UART without flow control. Clients must pace themselves (echo, raw-paste windows).
+// - Output `\n` → `\r\n` as a board's print does; everything else as the interpreter wrote it.
+// - `baud` > 0 paces both directions to the line rate (10 bits per byte: 115200 → 11520 B/s);
+//   0 is unthrottled.
+// - Ctrl-D soft reset keeps the port: `MPY: soft reboot`, the banner and `>>> ` (from the raw
+//   REPL, back in the raw REPL), with the files kept.
+import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function startSerialBoard(opts = {}) {
+  const o = {
+    link: null, baud: 115200, inputBuffer: 256, log: false,
+    files: [['/boot.py', Buffer.from('# This file is executed on every boot (including wake-boot from deepsleep)\n')]],
+    ...opts,
+  };
+  const link = o.link ?? path.join(os.tmpdir(), `vboard-${process.pid}-${Date.now()}`);
+  const stats = { droppedInputBytes: 0, inputBytes: 0, outputBytes: 0, softResets: 0 };
+  const log = (...a) => o.log && console.error('[serial board]', ...a);
+  const bytesPerSec = o.baud > 0 ? o.baud / 10 : Infinity;
+
+  // ----- the CPU -----
+  const interrupt = new SharedArrayBuffer(4);
+  const flag = new Int32Array(interrupt);
+  let busy = true;
+  let rx = []; // the input buffer
+  let rxLen = 0;
+  const requests = new Map();
+  let nextId = 1;
+  const worker = new Worker(new URL('./mp-worker.mjs', import.meta.url), {
+    workerData: { interrupt, files: o.files, serial: true, inputBuffer: o.inputBuffer },
+  });
+  const ready = new Promise((resolve) => {
+    worker.on('message', (m) => {
+      if (m.type === 'ready') { busy = false; resolve(); }
+      else if (m.type === 'output') output(Buffer.from(m.data));
+      else if (m.type === 'idle' || m.type === 'rebooted') { busy = false; feedCpu(); }
+      else if (m.type === 'soft-reset') { stats.softResets++; output(Buffer.from('MPY: soft reboot\r\n')); }
+      else if (m.type === 'reply') { requests.get(m.id)?.(m.data); requests.delete(m.id); }
+    });
+  });
+  worker.on('error', (e) => log('worker error', e));
+  const ask = (msg) => new Promise((resolve) => {
+    const id = nextId++;
+    requests.set(id, resolve);
+    worker.postMessage({ ...msg, id });
+  });
+  /** Hands the input buffer to the REPL when it is reading. */
+  function feedCpu() {
+    if (busy || rxLen === 0) return;
+    busy = true;
+    const data = Buffer.concat(rx);
+    rx = [];
+    rxLen = 0;
+    if (data.includes(3)) Atomics.store(flag, 0, 1);
+    worker.postMessage({ type: 'input', data });
+  }
+  /** Bytes off the line into the input buffer; what does not fit is lost. */
+  function receive(bytes) {
+    stats.inputBytes += bytes.length;
+    let rest = bytes;
+    while (rest.length) {
+      const room = o.inputBuffer - rxLen;
+      if (room <= 0) {
+        stats.droppedInputBytes += rest.length;
+        log(`input buffer full: ${rest.length} bytes lost`);
+        break;
+      }
+      const take = rest.subarray(0, room);
+      rx.push(take);
+      rxLen += take.length;
+      rest = rest.subarray(take.length);
+      // Ctrl-C reaches the board's interrupt handler as it arrives, even while code runs.
+      if (take.includes(3)) Atomics.store(flag, 0, 1);
+      feedCpu();
+    }
+  }
+
+  // ----- the line -----
+  const socat = spawn('socat', [`pty,rawer,link=${link},mode=600`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  socat.stderr.on('data', (d) => log(String(d).trim()));
+  let socatExited = false;
+  socat.on('exit', (code) => { socatExited = true; log('socat exited', code); });
+  let lastCr = false;
+  function output(bytes) {
+    // \n → \r\n (print's cooked output); a \r\n already there stays.
+    const parts = [];
+    let start = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] !== 0x0a) continue;
+      const prevCr = i > 0 ? bytes[i - 1] === 0x0d : lastCr;
+      if (!prevCr) { parts.push(bytes.subarray(start, i), Buffer.from('\r')); start = i; }
+    }
+    parts.push(bytes.subarray(start));
+    if (bytes.length) lastCr = bytes[bytes.length - 1] === 0x0d;
+    const buf = Buffer.concat(parts);
+    stats.outputBytes += buf.length;
+    toHost.push(buf);
+    pump();
+  }
+  // Each direction at the line rate: a byte budget that grows with time.
+  const toHost = [];
+  const toBoard = [];
+  let timer = null;
+  let last = performance.now();
+  let budgetOut = 0;
+  let budgetIn = 0;
+  function pump() {
+    if (bytesPerSec === Infinity) {
+      while (toHost.length) socat.stdin.write(toHost.shift());
+      while (toBoard.length) receive(toBoard.shift());
+      return;
+    }
+    const now = performance.now();
+    const grant = ((now - last) / 1000) * bytesPerSec;
+    last = now;
+    // At most a little over one timer tick of idle time counts (no bursts after silence).
+    const cap = bytesPerSec * 0.004 + 64;
+    budgetOut = Math.min(cap, budgetOut + grant);
+    budgetIn = Math.min(cap, budgetIn + grant);
+    budgetOut = move(toHost, budgetOut, (b) => socat.stdin.write(b));
+    budgetIn = move(toBoard, budgetIn, receive);
+    if ((toHost.length || toBoard.length) && !timer) {
+      timer = setTimeout(() => { timer = null; pump(); }, 1);
+    }
+  }
+  function move(queue, budget, sink) {
+    while (queue.length && budget >= 1) {
+      const head = queue[0];
+      const n = Math.min(head.length, Math.floor(budget));
+      sink(head.subarray(0, n));
+      budget -= n;
+      if (n === head.length) queue.shift(); else queue[0] = head.subarray(n);
+    }
+    return budget;
+  }
+  socat.stdout.on('data', (d) => { toBoard.push(d); pump(); });
+
+  // Wait for the link to appear, then hold a slave end open (see the top).
+  const t0 = Date.now();
+  while (!fs.existsSync(link)) {
+    if (socatExited || Date.now() - t0 > 5000) throw new Error(`virtual board: socat did not create ${link}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const holder = fs.openSync(link, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+  await ready;
+  log(`serial on ${link} (${o.baud || 'unthrottled'} baud, ${o.inputBuffer}-byte input buffer)`);
+
+  return {
+    path: link,
+    stats,
+    readFile: async (p) => { const d = await ask({ type: 'read', path: p }); return d == null ? null : Buffer.from(d); },
+    writeFile: (p, data) => ask({ type: 'write', path: p, mkdirs: true, data: typeof data === 'string' ? Buffer.from(data) : data }),
+    exists: async (p) => (await ask({ type: 'read', path: p })) != null,
+    async close() {
+      clearTimeout(timer);
+      try { fs.closeSync(holder); } catch { /* closed */ }
+      socat.kill();
+      await worker.terminate();
+    },
+  };
+}
