@@ -165,7 +165,7 @@ fn try_start() -> Result<(), String> {
         match edrys {
             Some(e) => p.enter_edrys(e),
             None => p.term.borrow().notice(
-                "MicroPython WebREPL — enter the board's address and password, then Connect.",
+                "MicroPython WebREPL — enter the board's address and password, then Connect; or, for a board on this computer's USB cable, Connect USB board.",
             ),
         }
     });

@@ -148,7 +148,10 @@ impl Page {
             }
         });
         let conn = Connection::open_serial(port, baud, SessionConfig::default(), listener);
-        self.set_status("connecting", &format!("Opening {} at {baud} baud…", conn.url()));
+        self.set_status(
+            "connecting",
+            &format!("Opening {} at {baud} baud…", conn.url()),
+        );
         *self.conn.borrow_mut() = Some(conn);
     }
 

@@ -276,7 +276,10 @@ impl SerialLink {
     /// Bytes queued but not yet taken by the port.
     pub fn buffered_amount(&self) -> u32 {
         let s = &self.shared;
-        s.queued.get().saturating_sub(s.sent.get()).min(u64::from(u32::MAX)) as u32
+        s.queued
+            .get()
+            .saturating_sub(s.sent.get())
+            .min(u64::from(u32::MAX)) as u32
     }
 
     /// No more events.

@@ -295,7 +295,11 @@ mod tests {
         assert!(!c.serial && c.websocket.is_some() && c.warnings.is_empty());
         let c = parse_station_config("websocket: ws://10.0.0.2:8266\nserial: 3");
         assert!(!c.serial);
-        assert!(c.warnings[0].contains("serial should be true"), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("serial should be true"),
+            "{:?}",
+            c.warnings
+        );
         let c = parse_station_config("execute: run");
         assert!(c.warnings[0].contains("serial: true"), "{:?}", c.warnings);
     }

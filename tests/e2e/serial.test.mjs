@@ -153,7 +153,8 @@ test('the file panel lists and changes the board files; Stop; soft reset keeps t
     assert.equal(await bridge.board.exists('/panel.py'), false);
     // Stop and soft reset.
     const opens = bridge.stats.opens;
-    await type(page, 'while True: pass\r\r');
+    // (A program that prints: the virtual board sees Ctrl-C when the program writes.)
+    await type(page, "import time\rwhile True: print('.', end=''); time.sleep_ms(20)\r\r");
     await new Promise((r) => setTimeout(r, 300));
     await page.click('#stop');
     await waitForTerminal(page, /KeyboardInterrupt[\s\S]*>>>$/);
@@ -220,13 +221,10 @@ test('Edrys: a station with serial: true picks the port once, then reconnects by
       { name: 'alice', role: 'student' },
     ],
   };
-  // A fresh origin for the grant: the host page runs on the same origin, so clear it first.
-  const page = await openHost(env, config);
-  try {
-    await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('__fakeSerial') || k.startsWith('webrepl.serial')).forEach((k) => localStorage.removeItem(k)));
-  } finally {
-    await page.close();
-  }
+  // Not granted yet in this browser: forget the grant of the tests above (same origin).
+  const blank = await openPage();
+  await blank.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('__fakeSerial') || k.startsWith('webrepl.serial')).forEach((k) => localStorage.removeItem(k)));
+  await blank.close();
   let room = await openHost(env, config);
   try {
     let st = await frame(room, 'Station A');

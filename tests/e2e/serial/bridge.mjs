@@ -18,24 +18,40 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
   const board = await startSerialBoard({ link, baud, inputBuffer, log });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
-  const stats = { opens: 0, bytesToBoard: 0, bytesFromBoard: 0 };
+  const stats = { opens: 0, bytesToBoard: 0, bytesFromBoard: 0, droppedWhileClosed: 0 };
+  // One end of the pty, read all the time: what the board prints while no page has the port
+  // open is lost, as a board's USB CDC drops output when no host reads it (a new open does not
+  // see the last session's leftovers).
+  const fd = fs.openSync(board.path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  const rs = new tty.ReadStream(fd);
+  rs.setRawMode(true);
+  let current = null;
+  rs.on('data', (d) => {
+    if (current) {
+      stats.bytesFromBoard += d.length;
+      current.send(d);
+    } else {
+      stats.droppedWhileClosed += d.length;
+    }
+  });
   const open = new Set();
   wss.on('connection', (ws) => {
+    if (current) {
+      // One program at a time has a port open.
+      ws.close(4000, 'port busy');
+      return;
+    }
     stats.opens++;
-    const fd = fs.openSync(board.path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
-    const rs = new tty.ReadStream(fd);
-    rs.setRawMode(true);
+    current = ws;
     let closed = false;
     const end = () => {
       if (closed) return;
       closed = true;
       open.delete(end);
-      rs.destroy();
+      if (current === ws) current = null;
       ws.close();
     };
     open.add(end);
-    rs.on('data', (d) => { stats.bytesFromBoard += d.length; ws.send(d); });
-    rs.on('error', end);
     // Writes in order, off the event loop (the board runs in this process).
     let chain = Promise.resolve();
     ws.on('message', (data) => {
@@ -57,6 +73,7 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
     async close() {
       for (const end of [...open]) end();
       await new Promise((r) => wss.close(r));
+      rs.destroy();
       await board.close();
     },
   };
