@@ -384,6 +384,15 @@ impl Page {
     }
 
     fn connect(self: &Rc<Self>) {
+        if self
+            .station
+            .borrow()
+            .as_ref()
+            .is_some_and(|st| st.config.serial)
+        {
+            // A USB station has no address: Connect means its USB board.
+            return self.serial_connect(true);
+        }
         self.cancel_reconnect();
         let url = self.els.url.value();
         let password = match Password::new(&self.els.password.value()) {
