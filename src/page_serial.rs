@@ -10,7 +10,7 @@ const KEY_BAUD: &str = "webrepl.serial.baud";
 const DEFAULT_BAUD: u32 = 115_200;
 
 /// What a lost USB link is reported as.
-pub(super) const LOST: &str = "the USB board went away (unplugged, or its USB port reset). Plug it back in: the page reconnects when its port is back";
+pub(super) const LOST: &str = "the USB board went away (unplugged, or its USB port reset). Plug it back in: the page reconnects when its port is back (if it does not, press Connect USB board: browsers forget a board without a USB serial number when it is unplugged)";
 
 impl Page {
     /// The button, the baud field (`?baud=` or the last one used), and `connect` events.
