@@ -190,6 +190,26 @@ test('unplugging is reported in words; plugging back in reconnects by itself', a
   }
 });
 
+test('a port another tab holds is refused with the reason; free again, it connects', async () => {
+  const a = await openPage();
+  const b = await openPage();
+  try {
+    await usbConnect(a);
+    await b.click('#serial-connect');
+    await b.waitForSelector('#status[data-state=error]');
+    assert.match(await b.textContent('#message'), /another program or tab has it open/);
+    await a.click('#connect');
+    await a.waitForSelector('#status[data-state=disconnected]');
+    await a.waitForFunction(() => navigator.serial.getPorts().then((p) => p[0]?.readable === null));
+    await usbConnect(b);
+    await type(b, 'print(9*9)\r');
+    await waitForTerminal(b, /\n81\n>>>$/);
+  } finally {
+    await a.close();
+    await done(b);
+  }
+});
+
 test('a browser without Web Serial says so plainly and WebREPL still works', async () => {
   const board = await startBoard({ port: 0, password: PASSWORD });
   const page = await env.context.newPage();

@@ -16,7 +16,9 @@ const FAKE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-seria
 export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = false } = {}) {
   const link = path.join(os.tmpdir(), `vb-page-serial-${process.pid}-${Math.random().toString(16).slice(2)}`);
   const board = await startSerialBoard({ link, baud, inputBuffer, log });
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  let current = null;
+  // One program at a time has a port open: a second open fails (the handshake is refused).
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: () => !current });
   await new Promise((r) => wss.once('listening', r));
   const stats = { opens: 0, bytesToBoard: 0, bytesFromBoard: 0, droppedWhileClosed: 0 };
   // One end of the pty, read all the time: what the board prints while no page has the port
@@ -25,7 +27,6 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
   const fd = fs.openSync(board.path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const rs = new tty.ReadStream(fd);
   rs.setRawMode(true);
-  let current = null;
   rs.on('data', (d) => {
     if (current) {
       stats.bytesFromBoard += d.length;
@@ -36,11 +37,6 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
   });
   const open = new Set();
   wss.on('connection', (ws) => {
-    if (current) {
-      // One program at a time has a port open.
-      ws.close(4000, 'port busy');
-      return;
-    }
     stats.opens++;
     current = ws;
     let closed = false;
