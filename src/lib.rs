@@ -1,6 +1,7 @@
 //! MicroPython WebREPL in the browser: thin adapters around the sans-I/O `webrepl-core`.
 //!
 //! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
+//! - [`serial`]: Web Serial, a USB board's port as the session's byte stream;
 //! - [`lna`]: the facts for telling a Local Network Access block from a refused connection;
 //! - [`term`] (feature `ui`): xterm.js with batched writes;
 //! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status);
