@@ -273,3 +273,15 @@ test('Edrys: a station with serial: true picks the port once, then reconnects by
     await room.close().catch(() => {});
   }
 });
+
+test('the module config Edrys reads offers serial (boolean) and stays strict JSON', async () => {
+  const page = await openPage();
+  try {
+    const text = await page.getAttribute('meta[name=module-config]', 'content');
+    const cfg = JSON.parse(text);
+    assert.equal(cfg.stationConfig.serial.type, 'boolean');
+    assert.match(cfg.stationConfig.serial.hint, /USB/);
+  } finally {
+    await page.close();
+  }
+});
