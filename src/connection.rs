@@ -7,12 +7,16 @@
 //! opening is first checked for a Local Network Access block ([`crate::lna`]). Events go to one listener, called with no borrow held, so
 //! the listener may call back into the connection.
 //!
+//! A USB board ([`Connection::open_serial`]) is the same session over a byte stream
+//! ([`crate::serial`]: Web Serial): no login, everything read goes to the session as text.
+//!
 //! Downloads ([`Connection::download`]) pick their path by the link: on a direct link a read
 //! through the raw REPL (`Session::read`: one streamed script, no per-chunk round trip for the
 //! board's Nagle stall to hit); through `webrepl proxy` the WebREPL get, which the proxy reads
 //! ahead. `?get=wa` or `?get=raw` in the page's address forces one path, and `?read=hex` has the
 //! board send hex instead of base64 (tests, benchmarks: the virtual board's b2a_base64 is slow).
 
+use crate::serial::{SerialEvent, SerialLink, SerialPort};
 use crate::socket::{Socket, SocketEvent};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -43,9 +47,53 @@ pub enum ConnectError {
 
 pub type Listener = Rc<dyn Fn(Event)>;
 
+/// What carries the session: the board's WebSocket or a USB serial port.
+enum Link {
+    Socket(Socket),
+    Serial(SerialLink),
+}
+
+impl Link {
+    fn buffered_amount(&self) -> u32 {
+        match self {
+            Link::Socket(s) => s.buffered_amount(),
+            Link::Serial(s) => s.buffered_amount(),
+        }
+    }
+    fn send_text(&self, text: &str) {
+        match self {
+            Link::Socket(s) => s.send_text(text),
+            Link::Serial(s) => s.send(text.as_bytes()),
+        }
+    }
+    fn send_binary(&self, bytes: &[u8]) {
+        match self {
+            Link::Socket(s) => s.send_binary(bytes),
+            Link::Serial(s) => s.send(bytes),
+        }
+    }
+    fn flush(&self) {
+        if let Link::Socket(s) = self {
+            s.flush()
+        }
+    }
+    fn detach(&self) {
+        match self {
+            Link::Socket(s) => s.detach(),
+            Link::Serial(s) => s.detach(),
+        }
+    }
+    fn close(&self) {
+        match self {
+            Link::Socket(s) => s.close(),
+            Link::Serial(s) => s.close(),
+        }
+    }
+}
+
 struct Inner {
     session: Session,
-    socket: Socket,
+    socket: Link,
     listener: Listener,
     /// The armed timer: (handle, due time).
     timer: Option<(i32, u64)>,
@@ -149,8 +197,39 @@ impl Connection {
             url: board.url.clone(),
             detail,
         })?;
+        conn.start(session, Link::Socket(socket), listener);
+        Ok(conn)
+    }
+
+    /// Opens a USB board's serial `port` at `baud` (the session over a byte stream).
+    pub fn open_serial(
+        port: SerialPort,
+        baud: u32,
+        config: SessionConfig,
+        listener: Listener,
+    ) -> Connection {
+        let conn = Connection {
+            inner: Rc::new(RefCell::new(None)),
+            url: crate::serial::describe(&port).into(),
+            get_path: GetPath::RawRepl,
+        };
+        let session = Session::new_stream(config, now_ms());
+        let weak = Rc::downgrade(&conn.inner);
+        let link = SerialLink::open(port, baud, move |e| {
+            with(&weak, |s| match e {
+                SerialEvent::Open => s.handle_open(now_ms()),
+                SerialEvent::Data(bytes) => s.handle_text(&bytes, now_ms()),
+                SerialEvent::Refused(detail) => s.handle_refused(&detail, now_ms()),
+                SerialEvent::Lost(_) => s.handle_close(CloseInfo { code: None }, now_ms()),
+            })
+        });
+        conn.start(session, Link::Serial(link), listener);
+        conn
+    }
+
+    fn start(&self, session: Session, link: Link, listener: Listener) {
         let tick = {
-            let weak = Rc::downgrade(&conn.inner);
+            let weak = Rc::downgrade(&self.inner);
             Closure::<dyn FnMut()>::new(move || {
                 if let Some(rc) = weak.upgrade() {
                     if let Some(i) = rc.borrow_mut().as_mut() {
@@ -161,15 +240,22 @@ impl Connection {
                 }
             })
         };
-        *conn.inner.borrow_mut() = Some(Inner {
+        *self.inner.borrow_mut() = Some(Inner {
             session,
-            socket,
+            socket: link,
             listener,
             timer: None,
             tick,
         });
-        conn.pump();
-        Ok(conn)
+        self.pump();
+    }
+
+    /// True for a USB board (a serial port).
+    pub fn is_serial(&self) -> bool {
+        self.inner
+            .borrow()
+            .as_ref()
+            .is_some_and(|i| matches!(i.socket, Link::Serial(_)))
     }
 
     /// The normalised URL this connection uses.

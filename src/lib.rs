@@ -14,6 +14,7 @@ pub mod lna;
 pub mod page;
 #[cfg(feature = "ui")]
 pub mod panel;
+pub mod serial;
 pub mod socket;
 #[cfg(feature = "ui")]
 pub mod term;

@@ -2,7 +2,8 @@
 //! password, Connect/Disconnect with a visible status, the terminal, Stop and Soft reset,
 //! sending files (picker or drag-and-drop, editable destination names, progress) and getting a
 //! file by name (`Connection::download`: progress in percent on a direct link, in bytes through
-//! the proxy; then a browser download).
+//! the proxy; then a browser download). A USB board connects over Web Serial instead
+//! ([`page_serial`]: "Connect USB board").
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ use crate::edrys::config::parse_station_config;
 use crate::edrys::room::{self, Station, StationHost, Viewer, ViewerHost};
 use crate::panel::Panel;
 use crate::term::Term;
+
+#[path = "page_serial.rs"]
+mod page_serial;
 use webrepl_core::station::Role;
 use webrepl_core::CloseReason;
 
@@ -41,6 +45,8 @@ struct Els {
     send: HtmlElement,
     get_name: HtmlInputElement,
     downloads: HtmlElement,
+    serial: HtmlElement,
+    baud: HtmlInputElement,
 }
 
 /// One file picked for sending.
@@ -80,6 +86,8 @@ struct Page {
     /// False while the page waits to learn whether it runs in Edrys (station or viewer) or
     /// alone: the connect form does nothing until then.
     role_known: Cell<bool>,
+    /// The wanted connection is a USB board (Web Serial), not the WebREPL address.
+    serial_mode: Cell<bool>,
 }
 
 /// Builds the page and wires it up. Errors at this point (a broken page) go to the console.
@@ -104,6 +112,8 @@ fn try_start() -> Result<(), String> {
         send: by_id(&doc, "send")?,
         get_name: by_id(&doc, "get-name")?,
         downloads: by_id(&doc, "downloads")?,
+        serial: by_id(&doc, "serial-connect")?,
+        baud: by_id(&doc, "baud")?,
     };
     let term_el: HtmlElement = by_id(&doc, "terminal")?;
     let term = Term::new(&term_el);
@@ -127,6 +137,7 @@ fn try_start() -> Result<(), String> {
         viewer: RefCell::new(None),
         panel: RefCell::new(None),
         role_known: Cell::new(false),
+        serial_mode: Cell::new(false),
     });
     let w = Rc::downgrade(&page);
     let panel = Panel::new(
@@ -141,6 +152,7 @@ fn try_start() -> Result<(), String> {
     *page.panel.borrow_mut() = Some(panel);
     page.init_fields();
     page.wire(&term_el)?;
+    page.wire_serial();
     // Inside Edrys the page becomes the module; elsewhere (or if Edrys never gets ready) it is
     // the standalone page.
     // No connection before the role is known: Enter in the password field would reach the last
@@ -153,7 +165,7 @@ fn try_start() -> Result<(), String> {
         match edrys {
             Some(e) => p.enter_edrys(e),
             None => p.term.borrow().notice(
-                "MicroPython WebREPL — enter the board's address and password, then Connect.",
+                "MicroPython WebREPL — enter the board's address and password, then Connect; or, for a board on this computer's USB cable, Connect USB board.",
             ),
         }
     });
@@ -372,6 +384,15 @@ impl Page {
     }
 
     fn connect(self: &Rc<Self>) {
+        if self
+            .station
+            .borrow()
+            .as_ref()
+            .is_some_and(|st| st.config.serial)
+        {
+            // A USB station has no address: Connect means its USB board.
+            return self.serial_connect(true);
+        }
         self.cancel_reconnect();
         let url = self.els.url.value();
         let password = match Password::new(&self.els.password.value()) {
@@ -383,6 +404,7 @@ impl Page {
             }
         };
         self.wanted.set(true);
+        self.serial_mode.set(false);
         self.open(&url, password);
     }
 
@@ -422,6 +444,7 @@ impl Page {
 
     fn disconnect(&self) {
         self.wanted.set(false);
+        self.serial_mode.set(false);
         self.cancel_reconnect();
         let conn = self.conn.borrow_mut().take();
         if let Some(c) = conn {
@@ -563,7 +586,9 @@ impl Page {
         let cb = Closure::once_into_js(move || {
             if let Some(p) = weak.upgrade() {
                 p.reconnect_timer.set(None);
-                if p.wanted.get() {
+                if p.wanted.get() && p.serial_mode.get() {
+                    p.serial_connect(false);
+                } else if p.wanted.get() {
                     match Password::new(&p.els.password.value()) {
                         Ok(pw) => {
                             let url = p.els.url.value();
@@ -1131,6 +1156,9 @@ impl Page {
             .ok()
             .filter(|u| u.target.is_some() && u.is_loopback());
         match (reason, proxied) {
+            (CloseReason::Lost { .. }, _) if self.serial_mode.get() => {
+                page_serial::LOST.into()
+            }
             (CloseReason::ConnectFailed | CloseReason::ConnectTimeout(_), Some(u)) => format!(
                 "nothing answered at {}:{}: is the webrepl proxy running on this computer (`webrepl proxy`)? If it is, the browser may be blocking local network access for this site: allow it in the site settings (Chrome: Local network access), or ask the lab's admin to set the Chrome policy LocalNetworkAccessAllowedForUrls for the lab's Edrys address",
                 u.host, u.port
@@ -1230,6 +1258,12 @@ impl Page {
             );
         }
         self.els.remember.set_checked(true);
+        if config.serial {
+            let station = Station::new(edrys, config);
+            *self.station.borrow_mut() = Some(station);
+            self.enter_serial_station();
+            return;
+        }
         let url = config.websocket.as_ref().map(|u| u.url.clone());
         if let Some(u) = &url {
             self.els.url.set_value(u);

@@ -89,6 +89,8 @@ case "$cmd" in
     node tests/bench/board-page-bench.mjs
     log "editor projects at an Edrys station (Chromium + virtual board + webrepl proxy)"
     node tests/bench/project-bench.mjs
+    log "the page with a USB board (Web Serial stand-in + virtual serial board)"
+    node tests/bench/serial-page-bench.mjs
     log "native benchmark (webrepl proxy and client)"
     cargo bench --quiet -p webrepl --bench proxy
     log "native benchmark (webrepl --port, serial virtual board)"

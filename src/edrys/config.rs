@@ -1,5 +1,5 @@
-//! The station's settings from Edrys (`stationConfig`): `websocket`, `execute`, `input`,
-//! `protect`, `student_dir` and `project_dir`; and what an `execute` message carries.
+//! The station's settings from Edrys (`stationConfig`): `websocket`, `serial`, `execute`,
+//! `input`, `protect`, `student_dir` and `project_dir`; and what an `execute` message carries.
 //!
 //! Edrys hands configs over already parsed (an object), as `""` when left empty, or as the raw
 //! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
@@ -15,6 +15,9 @@ use webrepl_core::{parse_board_url, BoardUrl};
 pub struct StationConfig {
     /// The board (or proxy) URL; `None` when missing or unusable (see `warnings`).
     pub websocket: Option<BoardUrl>,
+    /// The board is on a USB cable at the station (`serial: true` or `websocket: serial`): the
+    /// station reaches it over Web Serial, not a WebSocket.
+    pub serial: bool,
     /// The message subject that carries code to run.
     pub execute: String,
     pub input: InputPolicy,
@@ -32,6 +35,7 @@ impl Default for StationConfig {
     fn default() -> Self {
         StationConfig {
             websocket: None,
+            serial: false,
             execute: DEFAULT_EXECUTE.into(),
             input: InputPolicy::Everyone,
             files: FilePolicy::default(),
@@ -80,6 +84,7 @@ pub fn parse_station_config(text: &str) -> StationConfig {
     match get("websocket") {
         None | Some(Value::Null) => cfg.warnings.push(missing_websocket()),
         Some(Value::String(s)) if s.trim().is_empty() => cfg.warnings.push(missing_websocket()),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("serial") => cfg.serial = true,
         Some(Value::String(s)) => match parse_board_url(s) {
             Ok(u) => cfg.websocket = Some(u),
             Err(e) => cfg.warnings.push(format!("websocket: {e}")),
@@ -88,6 +93,22 @@ pub fn parse_station_config(text: &str) -> StationConfig {
             "websocket should be a text like ws://localhost:8765/ws://192.168.4.1:8266, not {}",
             kind(other)
         )),
+    }
+    match get("serial") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => cfg.serial = true,
+        Some(Value::String(s)) if matches!(s.trim(), "true" | "yes" | "on") => cfg.serial = true,
+        Some(Value::String(s)) if matches!(s.trim(), "" | "false" | "no" | "off") => {}
+        Some(other) => cfg.warnings.push(format!(
+            "serial should be true (the board is on the station's USB cable) or false, not {}",
+            kind(other)
+        )),
+    }
+    if cfg.serial {
+        // The board is on USB: no address needed (one given is not used).
+        let missing = missing_websocket();
+        cfg.warnings.retain(|w| *w != missing);
+        cfg.websocket = None;
     }
     match get("execute") {
         None | Some(Value::Null) => {}
@@ -173,7 +194,7 @@ fn paths(items: impl Iterator<Item = String>, warnings: &mut Vec<String>) -> Vec
 }
 
 fn missing_websocket() -> String {
-    "no board address: set websocket in the station config, e.g. ws://localhost:8765/ws://192.168.4.1:8266 (through the webrepl proxy)".into()
+    "no board address: set websocket in the station config, e.g. ws://localhost:8765/ws://192.168.4.1:8266 (through the webrepl proxy), or serial: true for a board on the station computer's USB cable".into()
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -255,6 +276,33 @@ pub mod serde_json_like {
 mod tests {
     use super::serde_json_like::Body;
     use super::*;
+
+    #[test]
+    fn a_usb_board_needs_no_address() {
+        for text in [
+            "serial: true",
+            "{\"serial\": true}",
+            "websocket: serial",
+            "websocket: SERIAL\nserial: yes",
+            "websocket: ws://10.0.0.2:8266\nserial: true",
+        ] {
+            let c = parse_station_config(text);
+            assert!(c.serial, "{text}");
+            assert_eq!(c.websocket, None, "{text}");
+            assert!(c.warnings.is_empty(), "{text}: {:?}", c.warnings);
+        }
+        let c = parse_station_config("websocket: ws://10.0.0.2:8266\nserial: false");
+        assert!(!c.serial && c.websocket.is_some() && c.warnings.is_empty());
+        let c = parse_station_config("websocket: ws://10.0.0.2:8266\nserial: 3");
+        assert!(!c.serial);
+        assert!(
+            c.warnings[0].contains("serial should be true"),
+            "{:?}",
+            c.warnings
+        );
+        let c = parse_station_config("execute: run");
+        assert!(c.warnings[0].contains("serial: true"), "{:?}", c.warnings);
+    }
 
     #[test]
     fn protected_paths_and_student_folders() {

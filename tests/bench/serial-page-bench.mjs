@@ -1,0 +1,86 @@
+// Benchmark: the page with a USB board over Web Serial — the stand-in navigator.serial
+// (tests/e2e/serial/fake-serial.js) carrying real bytes to the virtual serial board (real
+// MicroPython on a pty, 256-byte input buffer, paced to its baud rate or unthrottled). Rows:
+// "Connect USB board" (port already granted) → `>>> `, and a 100 KB put and get through the
+// page (Send, then Get: raw REPL, raw-paste put, escaped get). Prints one table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch, waitForTerminal, ROOT } from '../e2e/support.mjs';
+import { startSerialBridge } from '../e2e/serial/bridge.mjs';
+
+const CONNECTS = 7;
+const SIZE = 100 * 1024;
+const data = Buffer.alloc(SIZE);
+for (let i = 0; i < SIZE; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
+const file = path.join(os.tmpdir(), `serial-bench-${process.pid}.bin`);
+fs.writeFileSync(file, data);
+
+const rows = [];
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+for (const baud of [0, 115200]) {
+  const boardText = `virtual serial board, ${baud ? `${baud} baud` : 'unthrottled'}, 256-byte input buffer`;
+  const env = await launch({ root: ROOT });
+  const bridge = await startSerialBridge({ baud, inputBuffer: 256 });
+  await env.context.addInitScript({ content: bridge.initScript({ granted: true }) });
+  const page = await env.context.newPage();
+  await page.goto(`${env.web.url}dist/index.html`);
+  await page.waitForSelector('#connect:not([disabled])');
+  const connects = [];
+  for (let i = 0; i < CONNECTS; i++) {
+    // The click and the wait for `>>> ` in the page (no polling from here in between).
+    connects.push(await page.evaluate(() => new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      document.querySelector('#serial-connect').click();
+      const buf = () => window.__webrepl.term.buffer.active;
+      const check = () => {
+        const b = buf();
+        const line = b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? '';
+        if (line.trimEnd().endsWith('>>>') && document.querySelector('#status').dataset.state === 'connected') {
+          resolve(performance.now() - t0);
+        } else if (performance.now() - t0 > 10_000) reject(new Error(`no >>> (status: ${document.querySelector('#status').textContent}; cursor line ${JSON.stringify(line)}, row ${b.baseY + b.cursorY} of ${b.length})`));
+        else setTimeout(check, 1);
+      };
+      check();
+    })));
+    if (i === CONNECTS - 1) break;
+    await page.click('#connect');
+    await page.waitForSelector('#status[data-state=disconnected]');
+    await page.waitForFunction(() => navigator.serial.getPorts().then((p) => p[0]?.readable === null));
+  }
+  rows.push([`Connect USB board (granted) → >>>, median of ${CONNECTS}`, boardText, `${Math.round(median(connects))} ms (slowest ${Math.round(Math.max(...connects))} ms)`, '≤ 1 s']);
+
+  await waitForTerminal(page, />>>$/);
+  await page.setInputFiles('#file-input', file);
+  await page.fill('#uploads li .dest', 'bench.bin');
+  let t0 = Date.now();
+  await page.click('#send');
+  await page.waitForSelector('#uploads li[data-state=done]', { timeout: 120_000, polling: 5 });
+  const put = (Date.now() - t0) / 1000;
+  if (!(await bridge.board.readFile('/bench.bin')).equals(data)) throw new Error('the board file differs');
+  await page.fill('#get-name', 'bench.bin');
+  t0 = Date.now();
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#get')]);
+  const got = fs.readFileSync(await dl.path());
+  const get = (Date.now() - t0) / 1000;
+  if (!got.equals(data)) throw new Error('the downloaded file differs');
+  if (bridge.board.stats.droppedInputBytes) throw new Error(`the board lost ${bridge.board.stats.droppedInputBytes} input bytes`);
+  const line = baud / 10;
+  const rate = (s) => `${(SIZE / 1024 / s).toFixed(1)} KB/s (${s.toFixed(2)} s${baud ? `, ${Math.round((SIZE / s / line) * 100)} % of the line` : ''})`;
+  const target = baud ? '≥ 80 % of the line' : '≥ 500 KB/s';
+  rows.push(['page put of 100 KB (Send → done)', boardText, rate(put), target]);
+  rows.push(['page get of 100 KB (Get → download)', boardText, rate(get), target]);
+  await page.click('#connect');
+  await page.close();
+  await bridge.close();
+  await env.close();
+}
+fs.rmSync(file, { force: true });
+
+const heads = ['what', 'board', 'measured', 'target'];
+const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));
+const fmt = (r) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
+console.log(fmt(heads));
+console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+for (const r of rows) console.log(fmt(r));
