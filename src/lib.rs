@@ -3,7 +3,7 @@
 //! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
 //! - [`serial`]: Web Serial, a USB board's port as the session's byte stream;
 //! - [`lna`]: the facts for telling a Local Network Access block from a refused connection;
-//! - [`term`] (feature `ui`): xterm.js with batched writes;
+//! - [`term`] (feature `ui`): xterm.js; [`term_output`] paces output into it (core `pacer`);
 //! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status);
 //! - [`panel`] (feature `ui`): the board's files beside the terminal; [`zip`] for folder downloads.
 
@@ -19,6 +19,7 @@ pub mod serial;
 pub mod socket;
 #[cfg(feature = "ui")]
 pub mod term;
+#[cfg(feature = "ui")]
 pub mod term_output;
 pub mod zip;
 
