@@ -148,7 +148,12 @@ function nudge() {
 
 if (typeof module !== 'undefined') module.exports = { ReadAhead, wantsNudges };
 
-const readAhead = new ReadAhead(256);
+// Chunks acked ahead of the page: 256 (64 KB) straight to a board. Through the proxy, which
+// passes a get in batches of up to 128 chunks while the page acks its data in batches every
+// GET_BATCH_MS, 2,048 (512 KB), so the page's turn never holds the board back.
+const WINDOW_DIRECT = 256;
+const WINDOW_PROXY = 2048;
+let readAhead = new ReadAhead(WINDOW_DIRECT);
 let selfAcks = 0; // acks this worker sent (the page did not count them)
 let ws = null;
 let text = '';
@@ -221,6 +226,7 @@ onmessage = (e) => {
     }
     ws.binaryType = 'arraybuffer';
     nudging = wantsNudges(m.url);
+    readAhead = new ReadAhead(nudging ? WINDOW_DIRECT : WINDOW_PROXY);
     ws.onopen = () => { postMessage({ t: 'open' }); activity(); };
     ws.onmessage = (ev) => {
       activity();
