@@ -27,6 +27,7 @@ pub mod rawpaste;
 pub mod rawrepl;
 pub mod readahead;
 pub mod reconnect;
+pub mod room;
 pub mod session;
 pub mod station;
 pub mod tail;
