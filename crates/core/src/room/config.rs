@@ -5,10 +5,10 @@
 //! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
 //! accepted: what cannot be used becomes a warning a person can act on, never a crash.
 
-use serde_yaml::Value;
 use crate::project::Project;
 use crate::station::{FilePolicy, InputPolicy};
 use crate::{parse_board_url, BoardUrl};
+use serde_yaml::Value;
 
 /// The station settings the module uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,7 +251,7 @@ fn project_files(m: &serde_yaml::Mapping) -> Option<Vec<(String, String)>> {
 
 #[cfg(test)]
 mod tests {
-        use super::*;
+    use super::*;
 
     #[test]
     fn protected_paths_and_student_folders() {

@@ -46,11 +46,19 @@ pub fn row(subject: &str) -> Option<&'static Row> {
 
 /// The README's table of room messages (and the execute topic and state keys).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| message subject / state key | direction | body |\n|---|---|---|\n");
+    let mut out =
+        String::from("| message subject / state key | direction | body |\n|---|---|---|\n");
     for r in SCHEMA {
         let body = format!("`{{{}}}`", r.fields.join(", "));
-        let note = if r.note.is_empty() { String::new() } else { format!(" {}", r.note) };
-        out.push_str(&format!("| `{}` | {} | {body}{note} |\n", r.subject, r.direction));
+        let note = if r.note.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", r.note)
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {body}{note} |\n",
+            r.subject, r.direction
+        ));
     }
     out.push_str("| `execute` (stationConfig `execute`) | editor → station | source text, `{\"file\": {\"main.py\": \"…\", …}}` or `{\"main.py\": \"…\", …}` |\n");
     out.push_str(&format!(
@@ -69,21 +77,68 @@ mod tests {
         let id = RelayId(3);
         let to = "alice".to_owned();
         vec![
-            RoomMessage::Output { seq: 1, text: "x".into() },
+            RoomMessage::Output {
+                seq: 1,
+                text: "x".into(),
+            },
             RoomMessage::Hello {},
-            RoomMessage::Backlog { seq: 1, text: "x".into(), to: to.clone() },
+            RoomMessage::Backlog {
+                seq: 1,
+                text: "x".into(),
+                to: to.clone(),
+            },
             RoomMessage::Input { text: "x".into() },
             RoomMessage::Key { key: Key::Stop },
             RoomMessage::Run { code: "x".into() },
-            RoomMessage::Refused { reason: "x".into(), to: to.clone() },
+            RoomMessage::Refused {
+                reason: "x".into(),
+                to: to.clone(),
+            },
             RoomMessage::Status(Status::default()),
-            RoomMessage::Fs { id, op: FsKind::List, path: "/".into(), to: String::new(), parents: false },
+            RoomMessage::Fs {
+                id,
+                op: FsKind::List,
+                path: "/".into(),
+                to: String::new(),
+                parents: false,
+            },
             RoomMessage::FsCancel {},
-            RoomMessage::Fsr { id, to: to.clone(), state: FsrState::Done, text: String::new(), listing: true, entries: vec![Row("a".into(), RowKind::File, 1)] },
-            RoomMessage::Put { id, name: "a".into(), index: 0, last: true, chunk: vec![1, 2], safe: true },
-            RoomMessage::Get { id, name: "a".into() },
-            RoomMessage::Xfer { id, to: to.clone(), state: XferState::Active, text: String::new(), done: 1, total: None },
-            RoomMessage::File { id, to, name: "a".into(), index: 0, last: true, chunk: vec![] },
+            RoomMessage::Fsr {
+                id,
+                to: to.clone(),
+                state: FsrState::Done,
+                text: String::new(),
+                listing: true,
+                entries: vec![Row("a".into(), RowKind::File, 1)],
+            },
+            RoomMessage::Put {
+                id,
+                name: "a".into(),
+                index: 0,
+                last: true,
+                chunk: vec![1, 2],
+                safe: true,
+            },
+            RoomMessage::Get {
+                id,
+                name: "a".into(),
+            },
+            RoomMessage::Xfer {
+                id,
+                to: to.clone(),
+                state: XferState::Active,
+                text: String::new(),
+                done: 1,
+                total: None,
+            },
+            RoomMessage::File {
+                id,
+                to,
+                name: "a".into(),
+                index: 0,
+                last: true,
+                chunk: vec![],
+            },
         ]
     }
 
@@ -94,8 +149,14 @@ mod tests {
         for m in ex {
             let v = serde_json::to_value(&m).unwrap();
             assert_eq!(v["subject"], m.subject(), "{m:?}");
-            let row = row(m.subject()).unwrap_or_else(|| panic!("{} has no schema row", m.subject()));
-            let mut keys: Vec<&str> = v["body"].as_object().unwrap().keys().map(String::as_str).collect();
+            let row =
+                row(m.subject()).unwrap_or_else(|| panic!("{} has no schema row", m.subject()));
+            let mut keys: Vec<&str> = v["body"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
             let mut want = row.fields.to_vec();
             keys.sort();
             want.sort();
@@ -118,17 +179,46 @@ mod tests {
     #[test]
     fn wire_shapes_are_the_old_ones() {
         // The shapes the end-to-end tests and older stations use.
-        let m: RoomMessage = serde_json::from_str(r#"{"subject":"webrepl:get","body":{"id":1,"name":"webrepl_cfg.py"}}"#).unwrap();
-        assert_eq!(m, RoomMessage::Get { id: RelayId(1), name: "webrepl_cfg.py".into() });
-        let m: RoomMessage = serde_json::from_str(r#"{"subject":"webrepl:key","body":{"key":"reset"}}"#).unwrap();
+        let m: RoomMessage = serde_json::from_str(
+            r#"{"subject":"webrepl:get","body":{"id":1,"name":"webrepl_cfg.py"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            RoomMessage::Get {
+                id: RelayId(1),
+                name: "webrepl_cfg.py".into()
+            }
+        );
+        let m: RoomMessage =
+            serde_json::from_str(r#"{"subject":"webrepl:key","body":{"key":"reset"}}"#).unwrap();
         assert_eq!(m, RoomMessage::Key { key: Key::Reset });
-        let v = serde_json::to_value(RoomMessage::Xfer { id: RelayId(2), to: "a".into(), state: XferState::Failed, text: "t".into(), done: 0, total: None }).unwrap();
+        let v = serde_json::to_value(RoomMessage::Xfer {
+            id: RelayId(2),
+            to: "a".into(),
+            state: XferState::Failed,
+            text: "t".into(),
+            done: 0,
+            total: None,
+        })
+        .unwrap();
         assert_eq!(v["body"]["total"], serde_json::Value::Null);
         assert_eq!(v["body"]["state"], "failed");
-        let v = serde_json::to_value(RoomMessage::Fsr { id: RelayId(2), to: "a".into(), state: FsrState::Done, text: String::new(), listing: true, entries: vec![Row("lib".into(), RowKind::Dir, 0)] }).unwrap();
+        let v = serde_json::to_value(RoomMessage::Fsr {
+            id: RelayId(2),
+            to: "a".into(),
+            state: FsrState::Done,
+            text: String::new(),
+            listing: true,
+            entries: vec![Row("lib".into(), RowKind::Dir, 0)],
+        })
+        .unwrap();
         assert_eq!(v["body"]["entries"], serde_json::json!([["lib", "d", 0]]));
         // A bad body says what is wrong.
-        let e = serde_json::from_str::<RoomMessage>(r#"{"subject":"webrepl:key","body":{"key":"boom"}}"#).unwrap_err();
+        let e = serde_json::from_str::<RoomMessage>(
+            r#"{"subject":"webrepl:key","body":{"key":"boom"}}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("boom"), "{e}");
     }
 }

@@ -183,7 +183,14 @@ impl Station {
         });
     }
 
-    fn xfer(&mut self, r: (&str, RelayId), state: XferState, text: &str, done: u64, total: Option<u64>) {
+    fn xfer(
+        &mut self,
+        r: (&str, RelayId),
+        state: XferState,
+        text: &str,
+        done: u64,
+        total: Option<u64>,
+    ) {
         self.send(RoomMessage::Xfer {
             id: r.1,
             to: r.0.to_owned(),
@@ -194,7 +201,14 @@ impl Station {
         });
     }
 
-    fn fsr(&mut self, user: &str, id: RelayId, state: FsrState, text: &str, reply: Option<&FsReply>) {
+    fn fsr(
+        &mut self,
+        user: &str,
+        id: RelayId,
+        state: FsrState,
+        text: &str,
+        reply: Option<&FsReply>,
+    ) {
         let entries = match reply {
             Some(FsReply::Listing(list)) => list.iter().map(Row::from).collect(),
             _ => vec![],
@@ -229,7 +243,10 @@ impl Station {
             Err(e) => {
                 // Only requests to the station get an answer; replies to others are not ours.
                 if schema::row(subject).is_some_and(|r| r.direction.ends_with("→ station")) {
-                    self.refuse(from, &format!("the station could not read your {subject} message: {e}"));
+                    self.refuse(
+                        from,
+                        &format!("the station could not read your {subject} message: {e}"),
+                    );
                 }
                 return;
             }
@@ -244,13 +261,29 @@ impl Station {
                     to: from.to_owned(),
                 });
             }
-            RoomMessage::Put { id, name, index, last, chunk, safe } => {
-                self.relay(from, role, id, name, Some((index, last, chunk, safe)), board)
-            }
+            RoomMessage::Put {
+                id,
+                name,
+                index,
+                last,
+                chunk,
+                safe,
+            } => self.relay(
+                from,
+                role,
+                id,
+                name,
+                Some((index, last, chunk, safe)),
+                board,
+            ),
             RoomMessage::Get { id, name } => self.relay(from, role, id, name, None, board),
-            RoomMessage::Fs { id, op, path, to, parents } => {
-                self.fs_request(from, role, id, op, path, to, parents, board)
-            }
+            RoomMessage::Fs {
+                id,
+                op,
+                path,
+                to,
+                parents,
+            } => self.fs_request(from, role, id, op, path, to, parents, board),
             RoomMessage::FsCancel {} => {
                 let mine: Vec<FsId> = self
                     .fs_relays
@@ -292,7 +325,14 @@ impl Station {
     /// runs at once; a project after writing its other files (only those that differ on the
     /// board) into the project folder — a student's own folder when the room has `student_dir`
     /// — as the file policy allows. Refused: nothing runs.
-    pub fn handle_execute(&mut self, now: u64, from: &str, role: Option<Role>, body: &Body, board: &mut dyn Board) {
+    pub fn handle_execute(
+        &mut self,
+        now: u64,
+        from: &str,
+        role: Option<Role>,
+        body: &Body,
+        board: &mut dyn Board,
+    ) {
         self.tick(now);
         let who = if from.is_empty() { "someone" } else { from }.to_owned();
         match project_from_body(body) {
@@ -304,7 +344,14 @@ impl Station {
         }
     }
 
-    fn run_project(&mut self, project: Project, user: &str, role: Option<Role>, who: &str, board: &mut dyn Board) {
+    fn run_project(
+        &mut self,
+        project: Project,
+        user: &str,
+        role: Option<Role>,
+        who: &str,
+        board: &mut dyn Board,
+    ) {
         let policy = &self.config.files;
         let dir = match role {
             Some(Role::Student) => policy.student_folder(user),
@@ -421,7 +468,8 @@ impl Station {
         }
         let started = match put {
             None => board.get(&name),
-            Some((index, last, chunk, safe)) => match self.incoming.push(&key, index, last, &chunk) {
+            Some((index, last, chunk, safe)) => match self.incoming.push(&key, index, last, &chunk)
+            {
                 Ok(None) => return, // more parts to come
                 Err(e) => {
                     if safe {
@@ -452,7 +500,13 @@ impl Station {
                         name,
                     },
                 );
-                self.xfer((from, id), XferState::Queued, "waiting for the board…", 0, None);
+                self.xfer(
+                    (from, id),
+                    XferState::Queued,
+                    "waiting for the board…",
+                    0,
+                    None,
+                );
             }
             Err(e) => self.xfer((from, id), XferState::Failed, &e, 0, None),
         }
@@ -531,13 +585,21 @@ impl Station {
             _ => return false,
         };
         let relay = self.relays.get(&id).cloned();
-        let by = relay.as_ref().map_or_else(|| self.me.clone(), |r| r.user.clone());
+        let by = relay
+            .as_ref()
+            .map_or_else(|| self.me.clone(), |r| r.user.clone());
         match e {
             Event::TransferProgress { done, total, .. } => {
                 let name = relay.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-                self.out.push_back(StationOutput::SetState(RoomState::Transfer(Some(
-                    TransferState { name, done: *done, total: *total, by },
-                ))));
+                self.out
+                    .push_back(StationOutput::SetState(RoomState::Transfer(Some(
+                        TransferState {
+                            name,
+                            done: *done,
+                            total: *total,
+                            by,
+                        },
+                    ))));
                 if let Some(r) = &relay {
                     self.xfer((&r.user, r.id), XferState::Active, "", *done, *total);
                 }
@@ -553,7 +615,13 @@ impl Station {
                 self.out
                     .push_back(StationOutput::SetState(RoomState::Transfer(None)));
                 if let Some(r) = &relay {
-                    self.xfer((&r.user, r.id), XferState::Failed, &error.to_string(), 0, None);
+                    self.xfer(
+                        (&r.user, r.id),
+                        XferState::Failed,
+                        &error.to_string(),
+                        0,
+                        None,
+                    );
                 }
             }
             _ => {}

@@ -17,7 +17,11 @@ use crate::{FsError, FsOp, FsReply, FsState};
 pub enum ViewerEvent {
     /// Terminal text.
     Write(String),
-    Status { state: String, text: String, version: String },
+    Status {
+        state: String,
+        text: String,
+        version: String,
+    },
     /// A message for this user (a refusal, the station's problem).
     Message(String),
     /// A relayed transfer moved on; `get` tells a get (done only once its bytes arrived, see
@@ -31,7 +35,11 @@ pub enum ViewerEvent {
         total: Option<u64>,
     },
     /// A relayed get's bytes arrived.
-    Download { id: RelayId, name: String, data: Vec<u8> },
+    Download {
+        id: RelayId,
+        name: String,
+        data: Vec<u8>,
+    },
     /// A relayed file command moved on.
     Fs { id: RelayId, state: FsState },
 }
@@ -140,8 +148,17 @@ impl Viewer {
                 self.seen = Some(last);
             }
             RoomMessage::Status(s) => self.status(&s),
-            RoomMessage::Refused { reason, .. } => self.events.push_back(ViewerEvent::Message(reason)),
-            RoomMessage::Xfer { id, state, text, done, total, .. } => {
+            RoomMessage::Refused { reason, .. } => {
+                self.events.push_back(ViewerEvent::Message(reason))
+            }
+            RoomMessage::Xfer {
+                id,
+                state,
+                text,
+                done,
+                total,
+                ..
+            } => {
                 let get = self.gets.contains_key(&id);
                 if matches!(state, XferState::Done | XferState::Failed) {
                     self.gets.remove(&id);
@@ -149,9 +166,23 @@ impl Viewer {
                 if state == XferState::Failed {
                     self.files.drop_file(&id);
                 }
-                self.events.push_back(ViewerEvent::Transfer { id, get, state, text, done, total });
+                self.events.push_back(ViewerEvent::Transfer {
+                    id,
+                    get,
+                    state,
+                    text,
+                    done,
+                    total,
+                });
             }
-            RoomMessage::Fsr { id, state, text, listing, entries, .. } => {
+            RoomMessage::Fsr {
+                id,
+                state,
+                text,
+                listing,
+                entries,
+                ..
+            } => {
                 let state = match state {
                     FsrState::Waiting => FsState::WaitingForPrompt,
                     FsrState::Done if listing => FsState::Done(FsReply::Listing(
@@ -162,15 +193,21 @@ impl Viewer {
                 };
                 self.events.push_back(ViewerEvent::Fs { id, state });
             }
-            RoomMessage::File { id, name, index, last, chunk, .. } => {
-                match self.files.push(&id, index, last, &chunk) {
-                    Ok(None) => {}
-                    Ok(Some(data)) => {
-                        self.events.push_back(ViewerEvent::Download { id, name, data });
-                    }
-                    Err(e) => self.part_failed(id, e),
+            RoomMessage::File {
+                id,
+                name,
+                index,
+                last,
+                chunk,
+                ..
+            } => match self.files.push(&id, index, last, &chunk) {
+                Ok(None) => {}
+                Ok(Some(data)) => {
+                    self.events
+                        .push_back(ViewerEvent::Download { id, name, data });
                 }
-            }
+                Err(e) => self.part_failed(id, e),
+            },
             _ => {}
         }
     }
@@ -200,7 +237,9 @@ impl Viewer {
     /// Keystrokes, when the input policy lets this user type (else why not).
     pub fn input(&self, text: &str) -> Result<RoomMessage, String> {
         self.may_type()?;
-        Ok(RoomMessage::Input { text: text.to_owned() })
+        Ok(RoomMessage::Input {
+            text: text.to_owned(),
+        })
     }
 
     /// Stop or Soft reset, under the input policy.
@@ -212,7 +251,9 @@ impl Viewer {
     /// Code for the station to run (a paste, a file's ▶), as this user's run.
     pub fn run(&self, code: &str) -> Result<RoomMessage, String> {
         self.may_type()?;
-        Ok(RoomMessage::Run { code: code.to_owned() })
+        Ok(RoomMessage::Run {
+            code: code.to_owned(),
+        })
     }
 
     /// A file-panel command through the station (which checks the file policy).
@@ -230,7 +271,13 @@ impl Viewer {
         let id = self.next_id();
         Ok((
             id,
-            RoomMessage::Fs { id, op: kind, path: path.clone(), to: to.to_owned(), parents },
+            RoomMessage::Fs {
+                id,
+                op: kind,
+                path: path.clone(),
+                to: to.to_owned(),
+                parents,
+            },
         ))
     }
 
@@ -240,7 +287,11 @@ impl Viewer {
     }
 
     /// A safe upload from the file panel through the station (which checks the file policy).
-    pub fn upload(&mut self, path: &str, data: &[u8]) -> Result<(RelayId, Vec<RoomMessage>), String> {
+    pub fn upload(
+        &mut self,
+        path: &str,
+        data: &[u8],
+    ) -> Result<(RelayId, Vec<RoomMessage>), String> {
         self.send_file(path, data, true)
     }
 
@@ -252,7 +303,12 @@ impl Viewer {
         self.send_file(name, data, false)
     }
 
-    fn send_file(&mut self, name: &str, data: &[u8], safe: bool) -> Result<(RelayId, Vec<RoomMessage>), String> {
+    fn send_file(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        safe: bool,
+    ) -> Result<(RelayId, Vec<RoomMessage>), String> {
         if data.len() > MAX_RELAY {
             return Err(PartError::TooLarge.to_string());
         }
@@ -274,6 +330,12 @@ impl Viewer {
     pub fn get(&mut self, name: &str) -> (RelayId, RoomMessage) {
         let id = self.next_id();
         self.gets.insert(id, name.to_owned());
-        (id, RoomMessage::Get { id, name: name.to_owned() })
+        (
+            id,
+            RoomMessage::Get {
+                id,
+                name: name.to_owned(),
+            },
+        )
     }
 }
