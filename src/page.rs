@@ -1042,7 +1042,7 @@ impl Page {
     }
 
     /// A close reason in words for this page: at a station, connection failures name the proxy
-    /// and the browser's local-network rules (spec edrys.md §6).
+    /// and the browser's local-network rules (docs/local-network-access.md).
     fn explain(&self, reason: &CloseReason) -> String {
         let url = self.conn_url().unwrap_or_else(|| self.els.url.value());
         let proxied = webrepl_core::parse_board_url(&url)

@@ -5,7 +5,7 @@
 //! commands (`login`, `send_input`, `put`, `get`, `version`, `run_code`, `interrupt`,
 //! `soft_reset`, `close`), each with the current time in milliseconds. Outputs: frames from
 //! [`Session::poll_transmit`], events from [`Session::poll_event`], and the next wake-up from
-//! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
+//! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (docs/board-behaviour.md: Frames).
 //!
 //! The same session runs over a plain byte stream ([`Transport::Stream`], a USB serial port):
 //! no login, everything the board sends comes in through `handle_text`, and both kinds of
@@ -90,7 +90,7 @@ pub enum Transmit {
     Text(String),
     Binary(Vec<u8>),
     /// Close with an empty close frame: no status code (a code injects a byte into the board's
-    /// file-transfer parser and keeps the session open: spec §2).
+    /// file-transfer parser and keeps the session open: docs/board-behaviour.md: Frames).
     Close,
 }
 
