@@ -80,6 +80,8 @@ struct Page {
     panel: RefCell<Option<Rc<Panel>>>,
     /// For a viewer: the station said it is connected to the board.
     station_connected: Cell<bool>,
+    /// Keys typed without a session were said to be not sent (once until the next login).
+    said_not_sent: Cell<bool>,
     /// False while the page waits to learn whether it runs in Edrys (station or viewer) or
     /// alone: the connect form does nothing until then.
     role_known: Cell<bool>,
@@ -129,6 +131,7 @@ fn try_start() -> Result<(), String> {
         viewer: RefCell::new(None),
         panel: RefCell::new(None),
         station_connected: Cell::new(false),
+        said_not_sent: Cell::new(false),
         role_known: Cell::new(false),
     });
     let w = Rc::downgrade(&page);
@@ -256,6 +259,14 @@ impl Page {
                     );
                 }
                 c.send_input(&data);
+            } else if !p.said_not_sent.replace(true) {
+                // Not logged in (yet): keys are not held for a session that may never come.
+                let text = if p.conn.borrow().is_some() {
+                    "Not logged in yet: what you type now is not sent; type it again at the >>> prompt."
+                } else {
+                    "Not connected: what you type is not sent. Enter the board's address and password, then Connect."
+                };
+                p.term.borrow().notice(text);
             }
         });
         let p = self.clone();
@@ -467,6 +478,7 @@ impl Page {
                 false,
             ),
             Event::LoggedIn => {
+                self.said_not_sent.set(false);
                 self.backoff.borrow_mut().reset();
                 self.remember_station_password();
                 let warnings = self
@@ -1218,20 +1230,17 @@ impl Board for PageBoard<'_> {
     fn get(&mut self, name: &str) -> Result<TransferId, String> {
         self.conn()?.download(name).map_err(|e| e.to_string())
     }
-    fn send_input(&mut self, text: &str) {
-        if let Ok(c) = self.conn() {
-            c.send_input(text);
-        }
+    fn send_input(&mut self, text: &str) -> Result<(), String> {
+        self.conn()?.send_input(text);
+        Ok(())
     }
-    fn interrupt(&mut self) {
-        if let Ok(c) = self.conn() {
-            c.send_key(ControlKey::Interrupt);
-        }
+    fn interrupt(&mut self) -> Result<(), String> {
+        self.conn()?.send_key(ControlKey::Interrupt);
+        Ok(())
     }
-    fn soft_reset(&mut self) {
-        if let Ok(c) = self.conn() {
-            c.soft_reset();
-        }
+    fn soft_reset(&mut self) -> Result<(), String> {
+        self.conn()?.soft_reset();
+        Ok(())
     }
     fn run(&mut self, code: &str, label: &str) -> Result<(), String> {
         self.conn()?

@@ -491,7 +491,6 @@ impl Session {
         match info.code {
             Some(code @ 4000..=4999) if !reason.trim().is_empty() && self.link != Link::Closed => {
                 self.set_now(now);
-                let now = self.now;
                 self.finish(CloseReason::Proxy { code, reason });
             }
             _ => self.handle_close(info, now),
@@ -501,7 +500,6 @@ impl Session {
     /// The socket could not even be opened (the browser refused the address).
     pub fn handle_refused(&mut self, detail: &str, now: u64) {
         self.set_now(now);
-        let now = self.now;
         if self.link == Link::Connecting {
             self.finish(CloseReason::Refused(detail.chars().take(200).collect()));
         }
@@ -511,7 +509,6 @@ impl Session {
     /// Network Access rule blocked it ([`crate::lna::diagnose`]).
     pub fn handle_local_network_blocked(&mut self, block: crate::lna::LnaBlock, now: u64) {
         self.set_now(now);
-        let now = self.now;
         if self.link == Link::Connecting {
             self.finish(CloseReason::LocalNetwork(block));
         }

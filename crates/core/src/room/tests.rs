@@ -25,14 +25,20 @@ impl Rec {
 }
 
 impl Board for Rec {
-    fn send_input(&mut self, text: &str) {
+    fn send_input(&mut self, text: &str) -> Result<(), String> {
+        if self.down {
+            return Err("the station is not connected to the board".into());
+        }
         self.calls.push(format!("input {text}"));
+        Ok(())
     }
-    fn interrupt(&mut self) {
+    fn interrupt(&mut self) -> Result<(), String> {
         self.calls.push("interrupt".into());
+        Ok(())
     }
-    fn soft_reset(&mut self) {
+    fn soft_reset(&mut self) -> Result<(), String> {
         self.calls.push("reset".into());
+        Ok(())
     }
     fn run(&mut self, code: &str, label: &str) -> Result<(), String> {
         self.calls.push(format!("run {label}: {code}"));
@@ -166,6 +172,19 @@ fn input_policy_decides_who_types() {
         },
     );
     assert_eq!(&b.calls[2..], ["reset", "run bob: print(1)"]);
+    // Keys for a station that is not connected are not dropped silently.
+    sent(&mut st);
+    b.down = true;
+    msg(
+        &mut st,
+        &mut b,
+        "bob",
+        S,
+        RoomMessage::Input { text: "x".into() },
+    );
+    assert!(
+        matches!(&sent(&mut st)[..], [RoomMessage::Refused { reason, .. }] if reason.contains("not sent") && reason.contains("not connected"))
+    );
 }
 
 #[test]

@@ -8,21 +8,24 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::config::{project_from_body, Body, StationConfig};
-use super::message::{
-    FsKind, FsrState, Key, RelayId, RoomMessage, Row, Status, TransferState, XferState,
-};
-use super::parts::{split, Reassembly, MAX_RELAY};
-use super::schema;
+mod relay;
+
+use super::parts::Reassembly;
 use crate::project::{Progress, Project, ProjectHost, ProjectRun};
+use crate::room::config::{project_from_body, Body, StationConfig};
+use crate::room::message::{
+    FsrState, Key, RelayId, RoomMessage, Row, Status, TransferState, XferState,
+};
+use crate::room::schema;
 use crate::station::{Broadcast, BroadcastConfig, Role};
-use crate::{Event, FsId, FsOp, FsReply, FsState, TransferId, TransferOutcome};
+use crate::{Event, FsId, FsOp, FsReply, TransferId};
 
 /// The session commands the station gives (the page's connection to the board).
 pub trait Board {
-    fn send_input(&mut self, text: &str);
-    fn interrupt(&mut self);
-    fn soft_reset(&mut self);
+    /// Keystrokes; `Err` (not connected) is told to whoever typed.
+    fn send_input(&mut self, text: &str) -> Result<(), String>;
+    fn interrupt(&mut self) -> Result<(), String>;
+    fn soft_reset(&mut self) -> Result<(), String>;
     fn run(&mut self, code: &str, label: &str) -> Result<(), String>;
     /// Starts a put for someone in the room; returns the transfer's id.
     fn put(&mut self, name: &str, data: Vec<u8>) -> Result<TransferId, String>;
@@ -298,16 +301,23 @@ impl Station {
                     self.refuse(from, reason);
                     return;
                 }
-                match m {
-                    RoomMessage::Input { text } => board.send_input(&text),
-                    RoomMessage::Key { key: Key::Stop } => board.interrupt(),
-                    RoomMessage::Key { key: Key::Reset } => board.soft_reset(),
-                    RoomMessage::Run { code } => {
-                        if let Err(e) = board.run(&code, who) {
-                            self.refuse(from, &format!("your code was not run: {e}"));
-                        }
-                    }
-                    _ => {}
+                let done = match m {
+                    RoomMessage::Input { text } => board
+                        .send_input(&text)
+                        .map_err(|e| format!("your keys were not sent: {e}")),
+                    RoomMessage::Key { key: Key::Stop } => board
+                        .interrupt()
+                        .map_err(|e| format!("Stop was not sent: {e}")),
+                    RoomMessage::Key { key: Key::Reset } => board
+                        .soft_reset()
+                        .map_err(|e| format!("Soft reset was not sent: {e}")),
+                    RoomMessage::Run { code } => board
+                        .run(&code, who)
+                        .map_err(|e| format!("your code was not run: {e}")),
+                    _ => Ok(()),
+                };
+                if let Err(why) = done {
+                    self.refuse(from, &why);
                 }
             }
             // The station's own kinds of messages, from someone else: not for us.
@@ -431,242 +441,6 @@ impl Station {
                 self.project_transfers.remove(id)
             }
             _ => false,
-        }
-    }
-
-    /// A put/get through the station: teachers send and get anything; from the file panel
-    /// (`safe` puts), everyone as the station's file policy allows.
-    fn relay(
-        &mut self,
-        from: &str,
-        role: Option<Role>,
-        id: RelayId,
-        name: String,
-        put: Option<(u32, bool, Vec<u8>, bool)>,
-        board: &mut dyn Board,
-    ) {
-        let safe = put.as_ref().is_some_and(|p| p.3);
-        let policy = &self.config.files;
-        let allowed = match (&put, role) {
-            (_, Some(Role::Teacher | Role::Station)) => Ok(()),
-            (None, _) => crate::files::normalize(&name)
-                .map_err(|e| e.to_string())
-                .and_then(|p| policy.may_read(role, &p)),
-            (Some(_), _) if safe => crate::files::normalize(&name)
-                .map_err(|e| e.to_string())
-                .and_then(|p| policy.may_change(role, from, &[&p], false)),
-            _ => Err("only teachers can send files through the station".into()),
-        };
-        let key = (from.to_owned(), id);
-        if let Err(why) = allowed {
-            if safe {
-                self.incoming.drop_file(&key);
-                self.fsr(from, id, FsrState::Failed, &why, None);
-            }
-            self.xfer((from, id), XferState::Failed, &why, 0, None);
-            return;
-        }
-        let started = match put {
-            None => board.get(&name),
-            Some((index, last, chunk, safe)) => match self.incoming.push(&key, index, last, &chunk)
-            {
-                Ok(None) => return, // more parts to come
-                Err(e) => {
-                    if safe {
-                        self.fsr(from, id, FsrState::Failed, &e.to_string(), None);
-                    }
-                    Err(e.to_string())
-                }
-                Ok(Some(data)) if safe => match board.upload(&name, data) {
-                    Ok((fs, tid)) => {
-                        self.fs_relays.insert(fs, key.clone());
-                        Ok(tid)
-                    }
-                    Err(e) => {
-                        self.fsr(from, id, FsrState::Failed, &e, None);
-                        Err(e)
-                    }
-                },
-                Ok(Some(data)) => board.put(&name, data),
-            },
-        };
-        match started {
-            Ok(tid) => {
-                self.relays.insert(
-                    tid,
-                    Relay {
-                        user: from.to_owned(),
-                        id,
-                        name,
-                    },
-                );
-                self.xfer(
-                    (from, id),
-                    XferState::Queued,
-                    "waiting for the board…",
-                    0,
-                    None,
-                );
-            }
-            Err(e) => self.xfer((from, id), XferState::Failed, &e, 0, None),
-        }
-    }
-
-    /// A file-panel command from someone in the room, checked against the file policy.
-    #[allow(clippy::too_many_arguments)]
-    fn fs_request(
-        &mut self,
-        from: &str,
-        role: Option<Role>,
-        id: RelayId,
-        op: FsKind,
-        path: String,
-        to: String,
-        parents: bool,
-        board: &mut dyn Board,
-    ) {
-        let op = match op {
-            FsKind::List => FsOp::List { dir: path },
-            FsKind::Tree => FsOp::Tree { dir: path },
-            FsKind::Remove => FsOp::Remove { path },
-            FsKind::Rename => FsOp::Rename { from: path, to },
-            FsKind::Mkdir => FsOp::Mkdir { path, parents },
-        };
-        let files = &self.config.files;
-        let checked = op.normalized().map_err(|e| e.to_string()).and_then(|op| {
-            let making = matches!(op, FsOp::Mkdir { .. });
-            let changed = op.changed_paths();
-            if changed.is_empty() {
-                if role.is_none() {
-                    return Err("your role in this class is unknown".to_owned());
-                }
-            } else {
-                files.may_change(role, from, &changed, making)?;
-            }
-            Ok(op)
-        });
-        match checked.and_then(|op| board.fs(op)) {
-            Ok(fs) => {
-                self.fs_relays.insert(fs, (from.to_owned(), id));
-            }
-            Err(why) => self.fsr(from, id, FsrState::Failed, &why, None),
-        }
-    }
-
-    /// A file command's progress: told to whoever asked. True when it was someone else's.
-    fn fs_event(&mut self, e: &Event) -> bool {
-        let Event::Fs { id, state } = e else {
-            return false;
-        };
-        let Some((user, their)) = self.fs_relays.get(id).cloned() else {
-            return false;
-        };
-        match state {
-            FsState::WaitingForPrompt => self.fsr(&user, their, FsrState::Waiting, "", None),
-            FsState::Done(reply) => {
-                self.fs_relays.remove(id);
-                self.fsr(&user, their, FsrState::Done, "", Some(reply));
-            }
-            FsState::Failed(err) => {
-                self.fs_relays.remove(id);
-                self.fsr(&user, their, FsrState::Failed, &err.to_string(), None);
-            }
-        }
-        true
-    }
-
-    /// Progress of any transfer: shared in the room state; for a relayed one, also told to the
-    /// person who asked. True when the transfer was relayed.
-    fn transfer_event(&mut self, e: &Event) -> bool {
-        let id = match e {
-            Event::TransferProgress { id, .. }
-            | Event::TransferDone { id, .. }
-            | Event::TransferFailed { id, .. } => *id,
-            _ => return false,
-        };
-        let relay = self.relays.get(&id).cloned();
-        let by = relay
-            .as_ref()
-            .map_or_else(|| self.me.clone(), |r| r.user.clone());
-        match e {
-            Event::TransferProgress { done, total, .. } => {
-                let name = relay.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-                self.out
-                    .push_back(StationOutput::SetState(RoomState::Transfer(Some(
-                        TransferState {
-                            name,
-                            done: *done,
-                            total: *total,
-                            by,
-                        },
-                    ))));
-                if let Some(r) = &relay {
-                    self.xfer((&r.user, r.id), XferState::Active, "", *done, *total);
-                }
-            }
-            Event::TransferDone { outcome, .. } => {
-                self.out
-                    .push_back(StationOutput::SetState(RoomState::Transfer(None)));
-                if let Some(r) = &relay {
-                    self.relay_done(r, outcome);
-                }
-            }
-            Event::TransferFailed { error, .. } => {
-                self.out
-                    .push_back(StationOutput::SetState(RoomState::Transfer(None)));
-                if let Some(r) = &relay {
-                    self.xfer(
-                        (&r.user, r.id),
-                        XferState::Failed,
-                        &error.to_string(),
-                        0,
-                        None,
-                    );
-                }
-            }
-            _ => {}
-        }
-        if matches!(e, Event::TransferDone { .. } | Event::TransferFailed { .. }) {
-            self.relays.remove(&id);
-        }
-        relay.is_some()
-    }
-
-    fn relay_done(&mut self, r: &Relay, outcome: &TransferOutcome) {
-        let to = (r.user.as_str(), r.id);
-        match outcome {
-            TransferOutcome::Put { size, name } => self.xfer(
-                to,
-                XferState::Done,
-                &format!("sent {size} bytes to {name}"),
-                *size,
-                Some(*size),
-            ),
-            TransferOutcome::Get { data, .. } if data.len() > MAX_RELAY => self.xfer(
-                to,
-                XferState::Failed,
-                &format!(
-                    "the file has {} bytes; files over 4 MB are not relayed through the room: get it at the station",
-                    data.len()
-                ),
-                0,
-                None,
-            ),
-            TransferOutcome::Get { name, data } => {
-                for (index, last, chunk) in split(data) {
-                    self.send(RoomMessage::File {
-                        id: r.id,
-                        to: r.user.clone(),
-                        name: name.clone(),
-                        index,
-                        last,
-                        chunk: chunk.to_vec(),
-                    });
-                }
-                let n = data.len() as u64;
-                self.xfer(to, XferState::Done, &format!("{n} bytes"), n, Some(n));
-            }
-            TransferOutcome::Version(_) => {}
         }
     }
 }
