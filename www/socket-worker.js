@@ -229,8 +229,17 @@ onmessage = (e) => {
       } else {
         const bytes = new Uint8Array(ev.data);
         // Ask for the next get chunk first, so it travels while this one goes to the page.
-        for (let n = readAhead.fromBoard(bytes); n > 0; n--) {
-          try { ws.send(ACK); queued += 1; selfAcks += 1; } catch { /* closing */ }
+        const acks = readAhead.fromBoard(bytes);
+        if (acks > 0 && !nudging) {
+          // Through `webrepl proxy` (which reads ahead itself and passes whole batches of
+          // chunks): all acks in one frame — the proxy counts them byte by byte, and a browser
+          // pays per message sent as much as per message received.
+          try { ws.send(new Uint8Array(acks)); queued += acks; selfAcks += acks; } catch { /* closing */ }
+        } else {
+          // Straight to a board: one frame per ack, never two ahead of it.
+          for (let n = acks; n > 0; n--) {
+            try { ws.send(ACK); queued += 1; selfAcks += 1; } catch { /* closing */ }
+          }
         }
         bin.push(bytes);
         binLen += bytes.length;

@@ -32,8 +32,12 @@ export async function startSerialBoard(opts = {}) {
   const bytesPerSec = o.baud > 0 ? o.baud / 10 : Infinity;
 
   // ----- the CPU -----
-  const interrupt = new SharedArrayBuffer(4);
+  // [0]: the Ctrl-C flag; [1]: output the worker handed over that has not left on the line yet
+  // (the worker waits above a limit, as a board's print blocks on a full UART buffer).
+  const interrupt = new SharedArrayBuffer(8);
   const flag = new Int32Array(interrupt);
+  let owed = 0;
+  const outputTaken = () => { if (owed) { Atomics.sub(flag, 1, owed); owed = 0; Atomics.notify(flag, 1); } };
   let busy = true;
   let rx = []; // the input buffer
   let rxLen = 0;
@@ -45,7 +49,7 @@ export async function startSerialBoard(opts = {}) {
   const ready = new Promise((resolve) => {
     worker.on('message', (m) => {
       if (m.type === 'ready') { busy = false; resolve(); }
-      else if (m.type === 'output') output(Buffer.from(m.data));
+      else if (m.type === 'output') { owed += m.data.length; output(Buffer.from(m.data)); }
       else if (m.type === 'idle' || m.type === 'rebooted') { busy = false; feedCpu(); }
       else if (m.type === 'soft-reset') { stats.softResets++; output(Buffer.from('MPY: soft reboot\r\n')); }
       else if (m.type === 'reply') { requests.get(m.id)?.(m.data); requests.delete(m.id); }
@@ -120,6 +124,7 @@ export async function startSerialBoard(opts = {}) {
   function pump() {
     if (bytesPerSec === Infinity) {
       while (toHost.length) socat.stdin.write(toHost.shift());
+      outputTaken();
       while (toBoard.length) receive(toBoard.shift());
       return;
     }
@@ -131,6 +136,7 @@ export async function startSerialBoard(opts = {}) {
     budgetOut = Math.min(cap, budgetOut + grant);
     budgetIn = Math.min(cap, budgetIn + grant);
     budgetOut = move(toHost, budgetOut, (b) => socat.stdin.write(b));
+    if (!toHost.length) outputTaken();
     budgetIn = move(toBoard, budgetIn, receive);
     if ((toHost.length || toBoard.length) && !timer) {
       timer = setTimeout(() => { timer = null; pump(); }, 1);

@@ -6,8 +6,8 @@
 //! test machine). And a renderer handed a large backlog parses it without letting the page draw a
 //! frame (1 MB in one write: 70–400 ms without a frame). So the [`Pacer`]:
 //! - writes quiet output (an echo, a prompt) on the next animation frame, as before;
-//! - while output floods in (at least [`FLOOD_BYTES`] pending within [`FLOOD_MS`] of the last
-//!   write), writes at most every `FLOOD_MS`;
+//! - while output floods in (at least [`FLOOD_BYTES`] pending, or written by the last write,
+//!   within [`FLOOD_MS`] of that write), writes at most every `FLOOD_MS`;
 //! - hands over at most [`WRITE_MAX`] bytes per write, and nothing more while the renderer
 //!   still parses the last write (the rest waits here, where waiting is cheap);
 //! - when frames stop (a hidden tab draws none), writes everything once [`HIDDEN_MAX`] is pending.
@@ -17,8 +17,9 @@
 
 /// Minimum spacing of writes while output floods in, in milliseconds.
 pub const FLOOD_MS: u64 = 50;
-/// Pending bytes, within [`FLOOD_MS`] of the last write, that make output a flood.
-pub const FLOOD_BYTES: usize = 4 * 1024;
+/// Bytes pending, or written by the last write, within [`FLOOD_MS`] of that write, that make
+/// output a flood (2 KB a frame is 120 KB/s: more than anyone reads).
+pub const FLOOD_BYTES: usize = 2 * 1024;
 /// Most bytes handed to the renderer in one write.
 pub const WRITE_MAX: usize = 128 * 1024;
 /// Pending bytes above which everything is written at once, frame or not (a hidden tab gets no
@@ -42,8 +43,9 @@ pub enum Wake {
 #[derive(Debug, Clone, Default)]
 pub struct Pacer {
     pending: usize,
-    /// When the last write was handed over.
+    /// When the last write was handed over, and its size.
     written_at: Option<u64>,
+    last_write: usize,
     /// Writes handed over and not yet parsed.
     unparsed: usize,
     /// A wake-up is arranged and not yet come.
@@ -99,6 +101,7 @@ impl Pacer {
         self.pending = self.pending.saturating_sub(bytes);
         if bytes > 0 {
             self.written_at = Some(now);
+            self.last_write = bytes;
             self.unparsed += 1;
         }
         self.arm(now)
@@ -112,7 +115,9 @@ impl Pacer {
         self.armed = true;
         let since = self.written_at.map(|t| now.saturating_sub(t));
         match since {
-            Some(s) if s < FLOOD_MS && self.pending >= FLOOD_BYTES => Wake::After(FLOOD_MS - s),
+            Some(s) if s < FLOOD_MS && self.pending.max(self.last_write) >= FLOOD_BYTES => {
+                Wake::After(FLOOD_MS - s)
+            }
             _ => Wake::Frame,
         }
     }
@@ -157,6 +162,24 @@ mod tests {
         assert_eq!(p.arrived(24 * 1024, 20), Wake::After(FLOOD_MS - 4));
         assert_eq!(p.arrived(24 * 1024, 24), Wake::Nothing);
         assert_eq!(p.due(), 48 * 1024);
+    }
+
+    #[test]
+    fn a_steady_stream_of_small_pieces_is_a_flood_too() {
+        // A direct link: the board's many small frames come in batches of ~1 KB every 4 ms.
+        let mut p = Pacer::new();
+        assert_eq!(p.arrived(1024, 0), Wake::Frame);
+        assert_eq!(p.arrived(1024, 4), Wake::Nothing);
+        assert_eq!(p.arrived(1024, 8), Wake::Nothing);
+        assert_eq!(p.due(), 3072);
+        assert_eq!(p.wrote(3072, 16), Wake::Nothing);
+        assert_eq!(p.parsed(18), Wake::Nothing);
+        assert_eq!(p.arrived(1024, 20), Wake::After(FLOOD_MS - 4));
+        // After a quiet spell the next small piece is quiet output again.
+        assert_eq!(p.due(), 1024);
+        assert_eq!(p.wrote(1024, 66), Wake::Nothing);
+        assert_eq!(p.parsed(67), Wake::Nothing);
+        assert_eq!(p.arrived(10, 200), Wake::Frame);
     }
 
     #[test]
