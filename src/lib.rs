@@ -22,6 +22,7 @@ pub mod panel;
 pub mod socket;
 #[cfg(feature = "ui")]
 pub mod term;
+#[cfg(feature = "ui")]
 pub mod term_output;
 pub mod zip;
 
