@@ -82,6 +82,8 @@ struct Page {
     station_connected: Cell<bool>,
     /// Keys typed without a session were said to be not sent (once until the next login).
     said_not_sent: Cell<bool>,
+    /// The connection status last shown (state, text): republished when the version arrives.
+    shown_status: RefCell<(String, String)>,
     /// False while the page waits to learn whether it runs in Edrys (station or viewer) or
     /// alone: the connect form does nothing until then.
     role_known: Cell<bool>,
@@ -132,6 +134,7 @@ fn try_start() -> Result<(), String> {
         panel: RefCell::new(None),
         station_connected: Cell::new(false),
         said_not_sent: Cell::new(false),
+        shown_status: RefCell::new((String::new(), String::new())),
         role_known: Cell::new(false),
     });
     let w = Rc::downgrade(&page);
@@ -839,12 +842,7 @@ impl Page {
                     .version
                     .set_text_content(Some(&format!("MicroPython {v}")));
                 // Republish the status so the room sees the version too.
-                let state = self
-                    .els
-                    .status
-                    .get_attribute("data-state")
-                    .unwrap_or_default();
-                let text = self.els.status.text_content().unwrap_or_default();
+                let (state, text) = self.shown_status.borrow().clone();
                 self.set_status(&state, &text);
             }
             TransferOutcome::Put { name, size } => {
@@ -896,6 +894,7 @@ impl Page {
 
     /// The status, and at a station why the board connection failed (`problem`) for the room.
     fn set_status_with(&self, state: &str, text: &str, problem: &str) {
+        *self.shown_status.borrow_mut() = (state.to_owned(), text.to_owned());
         let _ = self.els.status.set_attribute("data-state", state);
         self.els.status.set_text_content(Some(text));
         if let Some(st) = self.station.borrow().as_ref() {
