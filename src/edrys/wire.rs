@@ -24,11 +24,16 @@ pub fn is_room_subject(subject: &str) -> bool {
     schema::row(subject).is_some()
 }
 
-/// Reads a message of the room; `Err` says what is wrong with its body.
+/// Reads a message of the room; `Err` says what is wrong with its body. A body that is a JSON
+/// string (classic Edrys sends bodies as text) is read as the object it holds.
 pub fn decode(subject: &str, body: &JsValue) -> Result<RoomMessage, String> {
+    let parsed = body
+        .as_string()
+        .and_then(|t| js_sys::JSON::parse(&t).ok())
+        .filter(JsValue::is_object);
     let m = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&m, &"subject".into(), &subject.into());
-    let _ = js_sys::Reflect::set(&m, &"body".into(), body);
+    let _ = js_sys::Reflect::set(&m, &"body".into(), parsed.as_ref().unwrap_or(body));
     serde_wasm_bindgen::from_value(m.into()).map_err(|e| e.to_string())
 }
 
