@@ -1,11 +1,12 @@
 //! The room's messages as one typed enum (serde): each variant is one Edrys message subject and
 //! its body, `{"subject": "webrepl:…", "body": {…}}` on the wire.
 //!
-//! To add a room message: add a variant here (with its `#[serde(rename)]` subject), a row in
+//! To add a room message: add a variant here (with its `#[serde(rename)]` subject and an arm
+//! in [`RoomMessage::decode`] and [`RoomMessage::subject`]), a row in
 //! [`super::schema::SCHEMA`], an example in the schema tests, and handle it in
 //! [`super::station`] or [`super::viewer`]. The README's table is checked against the schema.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::files::{Entry, EntryKind};
 
@@ -114,7 +115,9 @@ pub struct TransferState {
 }
 
 /// Every message of the room. Bodies are small objects; `to` names the one user a reply is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Written with serde as `{subject, body}`; read with [`RoomMessage::decode`] (subject and body
+/// apart, as Edrys hands them over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "subject", content = "body")]
 pub enum RoomMessage {
     /// Batched terminal output of the station.
@@ -230,6 +233,140 @@ impl RoomMessage {
         }
     }
 
+    /// Reads the body of a message with this subject (any serde deserializer: JavaScript values
+    /// in the browser, JSON in tests). `Err` says what is wrong, for the sender.
+    ///
+    /// By hand rather than derived: every body is read as one struct of optional fields and
+    /// then checked, which keeps the page's wasm small (a derived reader per body, or one of
+    /// `{subject, body}` in either order, adds tens of KB).
+    pub fn decode<'de, D: Deserializer<'de>>(
+        subject: &str,
+        body: D,
+    ) -> Result<RoomMessage, String> {
+        let b = Fields::deserialize(body).map_err(|e| e.to_string())?;
+        RoomMessage::from_fields(subject, b)
+    }
+
+    /// A message from its subject and its body's fields (read by the glue from a JavaScript
+    /// object, or by [`RoomMessage::decode`]); `Err` names a missing or wrong field.
+    pub fn from_fields(subject: &str, b: Fields) -> Result<RoomMessage, String> {
+        fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
+            v.ok_or_else(|| format!("the field \"{field}\" is missing"))
+        }
+        fn one_of<T: Copy>(
+            v: Option<String>,
+            field: &str,
+            names: &[(&str, T)],
+        ) -> Result<T, String> {
+            let v = need(v, field)?;
+            names
+                .iter()
+                .find(|(n, _)| *n == v)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| {
+                    let all: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+                    format!("{field} \"{v}\" is not one of {}", all.join(", "))
+                })
+        }
+        let fsr = [
+            ("waiting", FsrState::Waiting),
+            ("done", FsrState::Done),
+            ("failed", FsrState::Failed),
+        ];
+        let xfer = [
+            ("queued", XferState::Queued),
+            ("active", XferState::Active),
+            ("done", XferState::Done),
+            ("failed", XferState::Failed),
+        ];
+        let ops = [
+            ("list", FsKind::List),
+            ("tree", FsKind::Tree),
+            ("remove", FsKind::Remove),
+            ("rename", FsKind::Rename),
+            ("mkdir", FsKind::Mkdir),
+        ];
+        let text = || b.text.clone().unwrap_or_default();
+        let to = || b.to.clone().unwrap_or_default();
+        Ok(match subject {
+            "webrepl:output" => RoomMessage::Output {
+                seq: need(b.seq, "seq")?,
+                text: need(b.text, "text")?,
+            },
+            "webrepl:hello" => RoomMessage::Hello {},
+            "webrepl:backlog" => RoomMessage::Backlog {
+                seq: need(b.seq, "seq")?,
+                text: text(),
+                to: need(b.to, "to")?,
+            },
+            "webrepl:input" => RoomMessage::Input {
+                text: need(b.text, "text")?,
+            },
+            "webrepl:key" => RoomMessage::Key {
+                key: one_of(b.key, "key", &[("stop", Key::Stop), ("reset", Key::Reset)])?,
+            },
+            "webrepl:run" => RoomMessage::Run {
+                code: need(b.code, "code")?,
+            },
+            "webrepl:refused" => RoomMessage::Refused {
+                reason: need(b.reason, "reason")?,
+                to: need(b.to, "to")?,
+            },
+            "webrepl:status" => RoomMessage::Status(Status {
+                state: b.state.clone().unwrap_or_default(),
+                text: text(),
+                url: b.url.unwrap_or_default(),
+                version: b.version.unwrap_or_default(),
+                problem: b.problem.unwrap_or_default(),
+            }),
+            "webrepl:fs" => RoomMessage::Fs {
+                id: need(b.id, "id")?,
+                op: one_of(b.op, "op", &ops)?,
+                path: b.path.unwrap_or_default(),
+                to: to(),
+                parents: b.parents.unwrap_or(false),
+            },
+            "webrepl:fscancel" => RoomMessage::FsCancel {},
+            "webrepl:fsr" => RoomMessage::Fsr {
+                id: need(b.id, "id")?,
+                to: to(),
+                state: one_of(b.state, "state", &fsr)?,
+                text: text(),
+                listing: b.listing.unwrap_or(false),
+                entries: b.entries.unwrap_or_default(),
+            },
+            "webrepl:put" => RoomMessage::Put {
+                id: need(b.id, "id")?,
+                name: need(b.name, "name")?,
+                index: need(b.index, "index")?,
+                last: need(b.last, "last")?,
+                chunk: need(b.chunk, "chunk")?,
+                safe: b.safe.unwrap_or(false),
+            },
+            "webrepl:get" => RoomMessage::Get {
+                id: need(b.id, "id")?,
+                name: need(b.name, "name")?,
+            },
+            "webrepl:xfer" => RoomMessage::Xfer {
+                id: need(b.id, "id")?,
+                to: to(),
+                state: one_of(b.state, "state", &xfer)?,
+                text: text(),
+                done: b.done.unwrap_or(0),
+                total: b.total,
+            },
+            "webrepl:file" => RoomMessage::File {
+                id: need(b.id, "id")?,
+                to: to(),
+                name: need(b.name, "name")?,
+                index: need(b.index, "index")?,
+                last: need(b.last, "last")?,
+                chunk: need(b.chunk, "chunk")?,
+            },
+            other => return Err(format!("\"{other}\" is not a room message")),
+        })
+    }
+
     /// The one user this message is for (replies), `None` for everyone.
     pub fn to(&self) -> Option<&str> {
         match self {
@@ -240,6 +377,43 @@ impl RoomMessage {
             | RoomMessage::File { to, .. } => Some(to),
             _ => None,
         }
+    }
+}
+
+/// Every field any body has, all optional: what [`RoomMessage::from_fields`] checks.
+#[derive(Debug, Default, Deserialize)]
+pub struct Fields {
+    pub seq: Option<u64>,
+    pub text: Option<String>,
+    pub to: Option<String>,
+    pub key: Option<String>,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub state: Option<String>,
+    pub url: Option<String>,
+    pub version: Option<String>,
+    pub problem: Option<String>,
+    pub id: Option<RelayId>,
+    pub op: Option<String>,
+    pub path: Option<String>,
+    pub parents: Option<bool>,
+    pub listing: Option<bool>,
+    pub entries: Option<Vec<Row>>,
+    pub name: Option<String>,
+    pub index: Option<u32>,
+    pub last: Option<bool>,
+    #[serde(default, with = "opt_bytes")]
+    pub chunk: Option<Vec<u8>>,
+    pub safe: Option<bool>,
+    pub done: Option<u64>,
+    pub total: Option<u64>,
+}
+
+mod opt_bytes {
+    use serde::Deserializer;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        super::bytes::deserialize(d).map(Some)
     }
 }
 

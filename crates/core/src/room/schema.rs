@@ -162,7 +162,10 @@ mod tests {
             want.sort();
             assert_eq!(keys, want, "{}: body fields", m.subject());
             // And it reads back as itself.
-            assert_eq!(serde_json::from_value::<RoomMessage>(v).unwrap(), m);
+            assert_eq!(
+                RoomMessage::decode(m.subject(), v["body"].clone()),
+                Ok(m.clone())
+            );
         }
     }
 
@@ -179,10 +182,9 @@ mod tests {
     #[test]
     fn wire_shapes_are_the_old_ones() {
         // The shapes the end-to-end tests and older stations use.
-        let m: RoomMessage = serde_json::from_str(
-            r#"{"subject":"webrepl:get","body":{"id":1,"name":"webrepl_cfg.py"}}"#,
-        )
-        .unwrap();
+        let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        let m = RoomMessage::decode("webrepl:get", json(r#"{"id":1,"name":"webrepl_cfg.py"}"#))
+            .unwrap();
         assert_eq!(
             m,
             RoomMessage::Get {
@@ -190,8 +192,7 @@ mod tests {
                 name: "webrepl_cfg.py".into()
             }
         );
-        let m: RoomMessage =
-            serde_json::from_str(r#"{"subject":"webrepl:key","body":{"key":"reset"}}"#).unwrap();
+        let m = RoomMessage::decode("webrepl:key", json(r#"{"key":"reset"}"#)).unwrap();
         assert_eq!(m, RoomMessage::Key { key: Key::Reset });
         let v = serde_json::to_value(RoomMessage::Xfer {
             id: RelayId(2),
@@ -215,10 +216,8 @@ mod tests {
         .unwrap();
         assert_eq!(v["body"]["entries"], serde_json::json!([["lib", "d", 0]]));
         // A bad body says what is wrong.
-        let e = serde_json::from_str::<RoomMessage>(
-            r#"{"subject":"webrepl:key","body":{"key":"boom"}}"#,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("boom"), "{e}");
+        let e = RoomMessage::decode("webrepl:key", json(r#"{"key":"boom"}"#)).unwrap_err();
+        assert!(e.contains("boom"), "{e}");
+        assert!(RoomMessage::decode("webrepl:nope", json("{}")).is_err());
     }
 }
