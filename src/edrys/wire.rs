@@ -1,26 +1,38 @@
-//! Room messages between JavaScript and Rust: a message's body read field by field into the
-//! core's [`Fields`] (checked into a typed [`RoomMessage`] by the core), and messages written
-//! back with serde (serde-wasm-bindgen); file parts stay `Uint8Array`s. Reading by hand instead
-//! of through serde-wasm-bindgen's deserializer saves about 20 KB of wasm.
+//! Room messages between JavaScript and Rust: a body read field by field into the core's
+//! [`Fields`] (checked into a typed [`RoomMessage`] there), and a message written from its
+//! [`RoomMessage::fields`]; file parts stay `Uint8Array`s. By hand rather than through
+//! serde-wasm-bindgen, which added about 100 KB to the page's wasm (measured).
 
 use js_sys::Reflect;
-use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
-use webrepl_core::room::message::{Fields, Row, RowKind, Status, TransferState};
+use webrepl_core::room::message::{Fields, Row, RowKind, Status, TransferState, Value};
 use webrepl_core::room::{schema, RoomMessage};
 
 use super::api::Edrys;
 
-fn serializer() -> serde_wasm_bindgen::Serializer {
-    // Objects (not Maps), null for a missing value, bytes as Uint8Array.
-    serde_wasm_bindgen::Serializer::new()
-        .serialize_missing_as_null(true)
-        .serialize_maps_as_objects(true)
-}
-
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, String> {
-    v.serialize(&serializer()).map_err(|e| e.to_string())
+/// A plain object from a body's fields.
+fn object(fields: Vec<(&str, Value)>) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let v = match v {
+            Value::Text(t) => JsValue::from_str(t),
+            Value::Number(n) => JsValue::from_f64(n as f64),
+            Value::Bool(b) => JsValue::from_bool(b),
+            Value::Bytes(b) => js_sys::Uint8Array::from(b).into(),
+            Value::Rows(rows) => rows
+                .iter()
+                .map(|Row(name, kind, size)| {
+                    let kind = if *kind == RowKind::Dir { "d" } else { "f" };
+                    js_sys::Array::of3(&name.into(), &kind.into(), &(*size as f64).into())
+                })
+                .collect::<js_sys::Array>()
+                .into(),
+            Value::Null => JsValue::NULL,
+        };
+        let _ = Reflect::set(&o, &k.into(), &v);
+    }
+    o.into()
 }
 
 /// Whether `subject` is one of the room's messages.
@@ -141,21 +153,17 @@ fn rows(v: &JsValue) -> Option<Vec<Row>> {
 
 /// Sends a message to the room, or to the one user it is for.
 pub fn send(edrys: &Edrys, m: &RoomMessage) -> Result<(), String> {
-    let v = to_js(m)?;
-    let body = js_sys::Reflect::get(&v, &"body".into()).unwrap_or(JsValue::UNDEFINED);
-    edrys.send(m.subject(), &body, m.to())
+    edrys.send(m.subject(), &object(m.fields()), m.to())
 }
 
 /// The room state value of the station's status.
 pub fn status_value(s: &Status) -> JsValue {
-    to_js(s).unwrap_or(JsValue::NULL)
+    object(RoomMessage::Status(s.clone()).fields())
 }
 
 /// The room state value of the station's transfer (null when there is none).
 pub fn transfer_value(t: &Option<TransferState>) -> JsValue {
-    t.as_ref()
-        .and_then(|t| to_js(t).ok())
-        .unwrap_or(JsValue::NULL)
+    t.as_ref().map_or(JsValue::NULL, |t| object(t.fields()))
 }
 
 /// The station's status from the room state, if it is one.

@@ -27,6 +27,15 @@ pub enum Key {
     Reset,
 }
 
+impl Key {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Key::Stop => "stop",
+            Key::Reset => "reset",
+        }
+    }
+}
+
 /// A file-panel command a viewer asks the station for (`webrepl:fs` `op`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +47,18 @@ pub enum FsKind {
     Mkdir,
 }
 
+impl FsKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsKind::List => "list",
+            FsKind::Tree => "tree",
+            FsKind::Remove => "remove",
+            FsKind::Rename => "rename",
+            FsKind::Mkdir => "mkdir",
+        }
+    }
+}
+
 /// How a relayed file command went (`webrepl:fsr` `state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +66,16 @@ pub enum FsrState {
     Waiting,
     Done,
     Failed,
+}
+
+impl FsrState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsrState::Waiting => "waiting",
+            FsrState::Done => "done",
+            FsrState::Failed => "failed",
+        }
+    }
 }
 
 /// How a relayed transfer goes (`webrepl:xfer` `state`).
@@ -55,6 +86,29 @@ pub enum XferState {
     Active,
     Done,
     Failed,
+}
+
+impl XferState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XferState::Queued => "queued",
+            XferState::Active => "active",
+            XferState::Done => "done",
+            XferState::Failed => "failed",
+        }
+    }
+}
+
+/// A body field's value, for writing a message field by field (the page's glue builds a
+/// JavaScript object from these; serde-wasm-bindgen would add tens of KB to the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    Text(&'a str),
+    Number(u64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+    Rows(&'a [Row]),
+    Null,
 }
 
 /// A folder entry in a `webrepl:fsr` listing: `[name, "d" | "f", size]`.
@@ -112,6 +166,18 @@ pub struct TransferState {
     pub done: u64,
     pub total: Option<u64>,
     pub by: String,
+}
+
+impl TransferState {
+    /// The value's fields, as [`RoomMessage::fields`].
+    pub fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("name", Value::Text(&self.name)),
+            ("done", Value::Number(self.done)),
+            ("total", self.total.map_or(Value::Null, Value::Number)),
+            ("by", Value::Text(&self.by)),
+        ]
+    }
 }
 
 /// Every message of the room. Bodies are small objects; `to` names the one user a reply is for.
@@ -365,6 +431,108 @@ impl RoomMessage {
             },
             other => return Err(format!("\"{other}\" is not a room message")),
         })
+    }
+
+    /// The body's fields in the wire's shape (what serde writes too; a test checks both agree).
+    pub fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        use Value::{Bool, Bytes, Null, Number, Rows, Text};
+        let id = |i: &RelayId| Number(u64::from(i.0));
+        match self {
+            RoomMessage::Output { seq, text } => vec![("seq", Number(*seq)), ("text", Text(text))],
+            RoomMessage::Hello {} | RoomMessage::FsCancel {} => vec![],
+            RoomMessage::Backlog { seq, text, to } => {
+                vec![
+                    ("seq", Number(*seq)),
+                    ("text", Text(text)),
+                    ("to", Text(to)),
+                ]
+            }
+            RoomMessage::Input { text } => vec![("text", Text(text))],
+            RoomMessage::Key { key } => vec![("key", Text(key.as_str()))],
+            RoomMessage::Run { code } => vec![("code", Text(code))],
+            RoomMessage::Refused { reason, to } => vec![("reason", Text(reason)), ("to", Text(to))],
+            RoomMessage::Status(s) => vec![
+                ("state", Text(&s.state)),
+                ("text", Text(&s.text)),
+                ("url", Text(&s.url)),
+                ("version", Text(&s.version)),
+                ("problem", Text(&s.problem)),
+            ],
+            RoomMessage::Fs {
+                id: i,
+                op,
+                path,
+                to,
+                parents,
+            } => vec![
+                ("id", id(i)),
+                ("op", Text(op.as_str())),
+                ("path", Text(path)),
+                ("to", Text(to)),
+                ("parents", Bool(*parents)),
+            ],
+            RoomMessage::Fsr {
+                id: i,
+                to,
+                state,
+                text,
+                listing,
+                entries,
+            } => vec![
+                ("id", id(i)),
+                ("to", Text(to)),
+                ("state", Text(state.as_str())),
+                ("text", Text(text)),
+                ("listing", Bool(*listing)),
+                ("entries", Rows(entries)),
+            ],
+            RoomMessage::Put {
+                id: i,
+                name,
+                index,
+                last,
+                chunk,
+                safe,
+            } => vec![
+                ("id", id(i)),
+                ("name", Text(name)),
+                ("index", Number(u64::from(*index))),
+                ("last", Bool(*last)),
+                ("chunk", Bytes(chunk)),
+                ("safe", Bool(*safe)),
+            ],
+            RoomMessage::Get { id: i, name } => vec![("id", id(i)), ("name", Text(name))],
+            RoomMessage::Xfer {
+                id: i,
+                to,
+                state,
+                text,
+                done,
+                total,
+            } => vec![
+                ("id", id(i)),
+                ("to", Text(to)),
+                ("state", Text(state.as_str())),
+                ("text", Text(text)),
+                ("done", Number(*done)),
+                ("total", total.map_or(Null, Number)),
+            ],
+            RoomMessage::File {
+                id: i,
+                to,
+                name,
+                index,
+                last,
+                chunk,
+            } => vec![
+                ("id", id(i)),
+                ("to", Text(to)),
+                ("name", Text(name)),
+                ("index", Number(u64::from(*index))),
+                ("last", Bool(*last)),
+                ("chunk", Bytes(chunk)),
+            ],
+        }
     }
 
     /// The one user this message is for (replies), `None` for everyone.

@@ -142,6 +142,17 @@ mod tests {
         ]
     }
 
+    fn json_of(v: Value) -> serde_json::Value {
+        match v {
+            Value::Text(t) => t.into(),
+            Value::Number(n) => n.into(),
+            Value::Bool(b) => b.into(),
+            Value::Bytes(b) => b.to_vec().into(),
+            Value::Rows(r) => serde_json::to_value(r).unwrap(),
+            Value::Null => serde_json::Value::Null,
+        }
+    }
+
     #[test]
     fn every_variant_has_a_row_with_its_fields() {
         let ex = examples();
@@ -161,6 +172,18 @@ mod tests {
             keys.sort();
             want.sort();
             assert_eq!(keys, want, "{}: body fields", m.subject());
+            // The fields the page writes are what serde writes.
+            let by_hand: serde_json::Map<String, serde_json::Value> = m
+                .fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), json_of(v)))
+                .collect();
+            assert_eq!(
+                serde_json::Value::Object(by_hand),
+                v["body"],
+                "{}",
+                m.subject()
+            );
             // And it reads back as itself.
             assert_eq!(
                 RoomMessage::decode(m.subject(), v["body"].clone()),
