@@ -457,11 +457,3 @@ fn schedule(i: &mut Inner) {
         i.timer = Some((id, due));
     }
 }
-
-/// A readable text for a JavaScript exception.
-pub fn js_error_text(e: &wasm_bindgen::JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "unknown error".into())
-}

@@ -1,5 +1,7 @@
 //! MicroPython WebREPL in the browser: thin adapters around the sans-I/O `webrepl-core`.
 //!
+//! - [`js`], [`dom`] (feature `ui`): helpers for JS values and the DOM, used by the modules below;
+//! - [`edrys`]: the Edrys binding (`window.Edrys`) and the glue to `webrepl_core::room`;
 //! - [`connection`]: the browser WebSocket driving a `webrepl_core::Session` (timers, backpressure);
 //! - [`serial`]: Web Serial, a USB board's port as the session's byte stream;
 //! - [`lna`]: the facts for telling a Local Network Access block from a refused connection;
@@ -9,7 +11,10 @@
 
 pub mod clock;
 pub mod connection;
+#[cfg(feature = "ui")]
+pub mod dom;
 pub mod edrys;
+pub mod js;
 pub mod lna;
 #[cfg(feature = "ui")]
 pub mod page;

@@ -10,19 +10,21 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement, HtmlProgressElement};
+use web_sys::{Document, Element, File, HtmlElement, HtmlInputElement};
 use webrepl_core::transfer::validate_name;
 use webrepl_core::{
-    Backoff, ControlKey, Event, FsId, FsOp, FsState, Password, RunState, SessionConfig, TransferId,
+    Backoff, ControlKey, Event, FsId, FsOp, Password, RunState, SessionConfig, TransferId,
     TransferKind, TransferOutcome,
 };
 
-use crate::connection::{js_error_text, Connection};
-use crate::edrys::api::{object, Edrys};
-use crate::edrys::config::parse_station_config;
-use crate::edrys::room::{self, Station, StationHost, Viewer, ViewerHost};
+use crate::connection::Connection;
+use crate::dom::{by_id, download, listen, read_bytes, set_progress, set_row};
+use crate::edrys::api::{self, Edrys};
+use crate::edrys::room::{Deferred, Station, Viewer};
 use crate::panel::Panel;
 use crate::term::Term;
+use webrepl_core::room::message::{Key, RelayId, Status, XferState};
+use webrepl_core::room::{parse_station_config, Board, StationConfig, ViewerEvent};
 
 #[path = "page_serial.rs"]
 mod page_serial;
@@ -73,9 +75,8 @@ struct Page {
     progress_frame: Cell<bool>,
     /// The hint about non-ASCII typing was shown.
     hinted_ascii: Cell<bool>,
-    /// A teacher's transfers relayed by the station: rows by local id.
-    relay_rows: RefCell<HashMap<u32, Element>>,
-    next_relay: Cell<u32>,
+    /// A teacher's transfers relayed by the station: rows by this viewer's id.
+    relay_rows: RefCell<HashMap<RelayId, Element>>,
     version_id: Cell<Option<TransferId>>,
     /// In Edrys: this browser is the station (holds the board connection) …
     station: RefCell<Option<Rc<Station>>>,
@@ -83,6 +84,12 @@ struct Page {
     viewer: RefCell<Option<Rc<Viewer>>>,
     /// The board's files.
     panel: RefCell<Option<Rc<Panel>>>,
+    /// For a viewer: the station said it is connected to the board.
+    station_connected: Cell<bool>,
+    /// Keys typed without a session were said to be not sent (once until the next login).
+    said_not_sent: Cell<bool>,
+    /// The connection status last shown (state, text): republished when the version arrives.
+    shown_status: RefCell<(String, String)>,
     /// False while the page waits to learn whether it runs in Edrys (station or viewer) or
     /// alone: the connect form does nothing until then.
     role_known: Cell<bool>,
@@ -131,11 +138,13 @@ fn try_start() -> Result<(), String> {
         progress_frame: Cell::new(false),
         hinted_ascii: Cell::new(false),
         relay_rows: RefCell::new(HashMap::new()),
-        next_relay: Cell::new(0),
         version_id: Cell::new(None),
         station: RefCell::new(None),
         viewer: RefCell::new(None),
         panel: RefCell::new(None),
+        station_connected: Cell::new(false),
+        said_not_sent: Cell::new(false),
+        shown_status: RefCell::new((String::new(), String::new())),
         role_known: Cell::new(false),
         serial_mode: Cell::new(false),
     });
@@ -159,7 +168,7 @@ fn try_start() -> Result<(), String> {
     // address, not the station's board.
     let _ = page.els.connect.set_attribute("disabled", "");
     let p = page.clone();
-    room::detect(4000, move |edrys| {
+    api::detect(4000, move |edrys| {
         p.role_known.set(true);
         let _ = p.els.connect.remove_attribute("disabled");
         match edrys {
@@ -172,29 +181,12 @@ fn try_start() -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
-    doc.get_element_by_id(id)
-        .ok_or_else(|| format!("#{id} is missing"))?
-        .dyn_into::<T>()
-        .map_err(|_| format!("#{id} has the wrong element type"))
-}
-
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
 fn password_key(url: &str) -> String {
     format!("webrepl.password@{url}")
-}
-
-pub(crate) fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
-    target: &web_sys::EventTarget,
-    kind: &str,
-    f: impl FnMut(E) + 'static,
-) {
-    let cb = Closure::<dyn FnMut(E)>::new(f);
-    let _ = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
-    cb.forget(); // page-lifetime handler
 }
 
 impl Page {
@@ -272,7 +264,9 @@ impl Page {
         let p = self.clone();
         self.term.borrow_mut().on_data(move |data| {
             if let Some(v) = p.viewer() {
-                p.viewer_send(&v, room::INPUT, object(&[("text", data.into())]));
+                if let Err(e) = v.input(&data) {
+                    p.show_message(&e, false);
+                }
             } else if let Some(c) = p.live() {
                 if !data.is_ascii() && !p.hinted_ascii.replace(true) {
                     p.term.borrow().notice(
@@ -280,6 +274,14 @@ impl Page {
                     );
                 }
                 c.send_input(&data);
+            } else if !p.said_not_sent.replace(true) {
+                // Not logged in (yet): keys are not held for a session that may never come.
+                let text = if p.conn.borrow().is_some() {
+                    "Not logged in yet: what you type now is not sent; type it again at the >>> prompt."
+                } else {
+                    "Not connected: what you type is not sent. Enter the board's address and password, then Connect."
+                };
+                p.term.borrow().notice(text);
             }
         });
         let p = self.clone();
@@ -299,8 +301,10 @@ impl Page {
             let el: web_sys::EventTarget = by_id::<HtmlElement>(&self.doc, id)?.into();
             listen(&el, "click", move |_: web_sys::Event| {
                 if let Some(v) = p.viewer() {
-                    let k = if key.is_some() { "stop" } else { "reset" };
-                    p.viewer_send(&v, room::KEY, object(&[("key", k.into())]));
+                    let k = if key.is_some() { Key::Stop } else { Key::Reset };
+                    if let Err(e) = v.key(k) {
+                        p.show_message(&e, false);
+                    }
                     return;
                 }
                 match (p.live(), key) {
@@ -388,7 +392,7 @@ impl Page {
             .station
             .borrow()
             .as_ref()
-            .is_some_and(|st| st.config.serial)
+            .is_some_and(|st| st.config().serial)
         {
             // A USB station has no address: Connect means its USB board.
             return self.serial_connect(true);
@@ -457,11 +461,13 @@ impl Page {
     fn on_event(self: &Rc<Self>, e: Event) {
         // At a station, transfers are shared with the room; one run for someone else is theirs.
         let station = self.station.borrow().clone();
-        if let Some(st) = station {
-            if st.transfer_event(&e) || st.fs_event(&e) || st.project_event(self.as_ref(), &e) {
-                return;
-            }
-        }
+        let e = match station {
+            Some(st) => match st.on_event(&mut PageBoard(self), e) {
+                Some(e) => e,
+                None => return, // someone else's in the room, or handed back later
+            },
+            None => e,
+        };
         let panel = self.panel.borrow().clone();
         if let Some(panel) = panel.as_ref() {
             let mine = match &e {
@@ -498,13 +504,14 @@ impl Page {
                 false,
             ),
             Event::LoggedIn => {
+                self.said_not_sent.set(false);
                 self.backoff.borrow_mut().reset();
                 self.remember_station_password();
                 let warnings = self
                     .station
                     .borrow()
                     .as_ref()
-                    .map(|st| st.config.warnings.join("; "))
+                    .map(|st| st.config().warnings.join("; "))
                     .unwrap_or_default();
                 if warnings.is_empty() {
                     self.hide_message();
@@ -671,7 +678,7 @@ impl Page {
 
     fn update_send_button(&self) {
         let ready = self.uploads.borrow().iter().any(|u| u.id.is_none());
-        let can = self.live().is_some() || self.viewer().is_some_and(|v| v.role == Role::Teacher);
+        let can = self.live().is_some() || self.viewer_role() == Some(Role::Teacher);
         let _ = self
             .els
             .send
@@ -722,10 +729,8 @@ impl Page {
         }
         if let Some(v) = self.viewer() {
             let row = self.download_row(&name);
-            let id = self.next_relay.get() + 1;
-            self.next_relay.set(id);
-            match v.get(id, &name) {
-                Ok(()) => {
+            match v.get(&name) {
+                Ok(id) => {
                     self.relay_rows.borrow_mut().insert(id, row);
                 }
                 Err(e) => set_row(&row, "failed", &e),
@@ -821,15 +826,13 @@ impl Page {
     fn relay_files(self: &Rc<Self>) {
         let Some(v) = self.viewer() else { return };
         for (file, row, dest) in self.ready_uploads() {
-            let id = self.next_relay.get() + 1;
-            self.next_relay.set(id);
             if let Some(u) = self.uploads.borrow_mut().iter_mut().find(|u| u.row == row) {
                 u.id = Some(TransferId(u32::MAX));
             }
             set_row(&row, "reading", "reading the file…");
             let (p, v, row2) = (self.clone(), v.clone(), row.clone());
-            read_file(&file, &row, move |data| match v.put(id, &dest, &data) {
-                Ok(()) => {
+            read_file(&file, &row, move |data| match v.put(&dest, &data) {
+                Ok(id) => {
                     set_row(&row2, "queued", "sent to the station…");
                     p.relay_rows.borrow_mut().insert(id, row2);
                 }
@@ -864,12 +867,7 @@ impl Page {
                     .version
                     .set_text_content(Some(&format!("MicroPython {v}")));
                 // Republish the status so the room sees the version too.
-                let state = self
-                    .els
-                    .status
-                    .get_attribute("data-state")
-                    .unwrap_or_default();
-                let text = self.els.status.text_content().unwrap_or_default();
+                let (state, text) = self.shown_status.borrow().clone();
                 self.set_status(&state, &text);
             }
             TransferOutcome::Put { name, size } => {
@@ -921,17 +919,18 @@ impl Page {
 
     /// The status, and at a station why the board connection failed (`problem`) for the room.
     fn set_status_with(&self, state: &str, text: &str, problem: &str) {
+        *self.shown_status.borrow_mut() = (state.to_owned(), text.to_owned());
         let _ = self.els.status.set_attribute("data-state", state);
         self.els.status.set_text_content(Some(text));
         if let Some(st) = self.station.borrow().as_ref() {
             let url = self.conn_url().unwrap_or_default();
-            st.status(
-                state,
-                text,
-                &url,
-                &self.els.version.text_content().unwrap_or_default(),
-                problem,
-            );
+            st.status(Status {
+                state: state.to_owned(),
+                text: text.to_owned(),
+                url,
+                version: self.els.version.text_content().unwrap_or_default(),
+                problem: problem.to_owned(),
+            });
         }
     }
 
@@ -961,74 +960,9 @@ fn read_file(file: &File, row: &Element, then: impl FnOnce(Vec<u8>) + 'static) {
     });
 }
 
-/// Reads a file's bytes, then calls `then` (or `failed` with the reason).
-pub(crate) fn read_bytes(
-    file: &File,
-    then: impl FnOnce(Vec<u8>) + 'static,
-    failed: impl FnOnce(String) + 'static,
-) {
-    let on_data = Closure::<dyn FnMut(JsValue)>::once(move |buf: JsValue| {
-        then(js_sys::Uint8Array::new(&buf).to_vec())
-    });
-    let on_error = Closure::<dyn FnMut(JsValue)>::once(move |e: JsValue| failed(js_error_text(&e)));
-    let _ = file.array_buffer().then2(&on_data, &on_error);
-    // Each runs at most once; the pair is small and lives until the read settles.
-    on_data.forget();
-    on_error.forget();
-}
-
-/// Sets a transfer row's state (`data-state`) and its text.
-pub(crate) fn set_row(row: &Element, state: &str, text: &str) {
-    let _ = row.set_attribute("data-state", state);
-    if let Some(s) = row.query_selector(".state").ok().flatten() {
-        s.set_text_content(Some(text));
-    }
-}
-
-/// Moves a transfer row's progress bar.
-pub(crate) fn set_progress(row: &Element, value: f64) {
-    if let Some(bar) = row
-        .query_selector("progress")
-        .ok()
-        .flatten()
-        .and_then(|e| e.dyn_into::<HtmlProgressElement>().ok())
-    {
-        bar.set_value(value);
-    }
-}
-
-/// Offers `data` as a download named after the last part of `name`.
-pub(crate) fn download(doc: &Document, name: &str, data: &[u8]) -> Result<(), String> {
-    let arr = js_sys::Uint8Array::from(data);
-    let parts = js_sys::Array::of1(&arr);
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
-        .map_err(|e| js_error_text(&e))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))?;
-    let a: web_sys::HtmlAnchorElement = doc
-        .create_element("a")
-        .map_err(|e| js_error_text(&e))?
-        .unchecked_into();
-    a.set_href(&url);
-    a.set_download(
-        name.rsplit('/')
-            .next()
-            .filter(|s| !s.is_empty())
-            .unwrap_or("download.bin"),
-    );
-    a.click();
-    // Revoke later: the download starts asynchronously.
-    if let Some(w) = web_sys::window() {
-        let cb = Closure::once_into_js(move || {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        });
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 60_000);
-    }
-    Ok(())
-}
-
-/// The file panel's requests, for someone in an Edrys room: relayed through the station.
+/// The file panel's requests, for someone in an Edrys room: relayed through the station. The
+/// panel keys its rows by `FsId`/`TransferId`; here they hold this viewer's [`RelayId`]s (the
+/// panel of a viewer never sees the station's session ids), converted in this one place.
 struct RelayFiles(std::rc::Weak<Page>);
 
 impl RelayFiles {
@@ -1037,39 +971,34 @@ impl RelayFiles {
         let v = p.viewer().ok_or("not in an Edrys room")?;
         Ok((p, v))
     }
+}
 
-    fn next_id(p: &Page) -> u32 {
-        let id = p.next_relay.get() + 1;
-        p.next_relay.set(id);
-        id
-    }
+fn relay_fs(id: RelayId) -> FsId {
+    FsId(id.0)
+}
+
+fn relay_transfer(id: RelayId) -> TransferId {
+    TransferId(id.0)
 }
 
 impl crate::panel::Backend for RelayFiles {
     fn ready(&self) -> bool {
-        self.0.upgrade().is_some_and(|p| {
-            p.els.status.get_attribute("data-state").as_deref() == Some("connected")
-        })
+        self.0.upgrade().is_some_and(|p| p.station_connected.get())
     }
     fn fs(&self, op: FsOp) -> Result<FsId, String> {
-        let (p, v) = self.viewer()?;
-        let id = Self::next_id(&p);
-        v.fs(id, &op)?;
-        Ok(FsId(id))
+        let (_, v) = self.viewer()?;
+        v.fs(&op).map(relay_fs)
     }
     fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
-        let (p, v) = self.viewer()?;
+        let (_, v) = self.viewer()?;
         let path = webrepl_core::files::normalize_transferable(path).map_err(|e| e.to_string())?;
-        let id = Self::next_id(&p);
-        v.upload(id, &path, &data)?;
-        Ok((FsId(id), TransferId(id)))
+        let id = v.upload(&path, &data)?;
+        Ok((relay_fs(id), relay_transfer(id)))
     }
     fn get(&self, path: &str) -> Result<TransferId, String> {
-        let (p, v) = self.viewer()?;
+        let (_, v) = self.viewer()?;
         validate_name(path).map_err(|e| e.to_string())?;
-        let id = Self::next_id(&p);
-        v.get(id, path)?;
-        Ok(TransferId(id))
+        v.get(path).map(relay_transfer)
     }
     fn cancel(&self) {
         if let Ok((p, v)) = self.viewer() {
@@ -1080,7 +1009,9 @@ impl crate::panel::Backend for RelayFiles {
     }
     fn stop(&self) {
         if let Ok((p, v)) = self.viewer() {
-            p.viewer_send(&v, room::KEY, object(&[("key", "stop".into())]));
+            if let Err(e) = v.key(Key::Stop) {
+                p.show_message(&e, false);
+            }
         }
     }
     fn run_file(&self, path: &str) -> Result<(), String> {
@@ -1142,14 +1073,12 @@ impl Page {
         self.viewer.borrow().clone()
     }
 
-    fn viewer_send(&self, v: &Viewer, subject: &str, body: JsValue) {
-        if let Err(e) = v.send(subject, body) {
-            self.show_message(&e, false);
-        }
+    fn viewer_role(&self) -> Option<Role> {
+        self.viewer().map(|v| v.role())
     }
 
     /// A close reason in words for this page: at a station, connection failures name the proxy
-    /// and the browser's local-network rules (spec edrys.md §6).
+    /// and the browser's local-network rules (docs/local-network-access.md).
     fn explain(&self, reason: &CloseReason) -> String {
         let url = self.conn_url().unwrap_or_else(|| self.els.url.value());
         let proxied = webrepl_core::parse_board_url(&url)
@@ -1177,14 +1106,8 @@ impl Page {
         // One listener for the room; it dispatches to the station or the viewer.
         let weak = Rc::downgrade(self);
         let listen_result = edrys.on_message(move |m| {
-            let Some(p) = weak.upgrade() else { return };
-            let station = p.station.borrow().clone();
-            if let Some(st) = station {
-                st.on_message(&*p, &m);
-            }
-            let viewer = p.viewer.borrow().clone();
-            if let Some(v) = viewer {
-                v.on_message(&*p, &m);
+            if let Some(p) = weak.upgrade() {
+                p.on_room_message(m);
             }
         });
         if let Err(e) = listen_result {
@@ -1224,7 +1147,7 @@ impl Page {
                 if let Err(reason) = config.input.check(Some(r)) {
                     self.term.borrow().notice(reason);
                 }
-                v.join(&**self);
+                self.show_viewer_events(v.join());
                 self.retry_join(1);
             }
             None => {
@@ -1242,15 +1165,17 @@ impl Page {
         let weak = Rc::downgrade(self);
         let cb = Closure::once_into_js(move || {
             let Some(p) = weak.upgrade() else { return };
-            let viewer = p.viewer.borrow().clone();
-            if viewer.is_some_and(|v| v.retry(&*p, attempt)) {
+            let Some(v) = p.viewer() else { return };
+            let (again, events) = v.retry(attempt);
+            p.show_viewer_events(events);
+            if again {
                 p.retry_join(attempt + 1);
             }
         });
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 1000);
     }
 
-    fn enter_station(self: &Rc<Self>, edrys: Edrys, config: crate::edrys::config::StationConfig) {
+    fn enter_station(self: &Rc<Self>, edrys: Edrys, config: StationConfig) {
         if !config.warnings.is_empty() {
             self.show_message(
                 &format!("Station config: {}", config.warnings.join("; ")),
@@ -1258,12 +1183,7 @@ impl Page {
             );
         }
         self.els.remember.set_checked(true);
-        if config.serial {
-            let station = Station::new(edrys, config);
-            *self.station.borrow_mut() = Some(station);
-            self.enter_serial_station();
-            return;
-        }
+        let serial = config.serial;
         let url = config.websocket.as_ref().map(|u| u.url.clone());
         if let Some(u) = &url {
             self.els.url.set_value(u);
@@ -1275,8 +1195,30 @@ impl Page {
                     .and_then(|u| s.get_item(&password_key(u)).ok().flatten())
             })
         });
-        let station = Station::new(edrys, config);
+        let (w1, w2) = (Rc::downgrade(self), Rc::downgrade(self));
+        let notice = move |text: &str| {
+            if let Some(p) = w1.upgrade() {
+                p.term.borrow().notice(text);
+            }
+        };
+        let redeliver = move |d: Deferred| {
+            let Some(p) = w2.upgrade() else { return };
+            match d {
+                Deferred::Event(e) => p.on_event(e),
+                Deferred::Message(m) => p.on_room_message(m),
+                Deferred::Status(s) => {
+                    if let Some(st) = p.station.borrow().clone() {
+                        st.status(s);
+                    }
+                }
+            }
+        };
+        let station = Station::new(edrys, config, notice, redeliver);
         *self.station.borrow_mut() = Some(station.clone());
+        if serial {
+            self.enter_serial_station();
+            return;
+        }
         match (url, saved) {
             (Some(_), Some(pw)) => {
                 self.els.password.set_value(&pw);
@@ -1302,79 +1244,122 @@ impl Page {
     }
 }
 
-impl StationHost for Page {
-    fn put(&self, name: &str, data: Vec<u8>) -> Result<TransferId, String> {
-        let c = self
+/// The station's session commands, on this page's connection.
+struct PageBoard<'a>(&'a Page);
+
+impl PageBoard<'_> {
+    fn conn(&self) -> Result<Connection, String> {
+        self.0
             .live()
-            .ok_or("the station is not connected to the board")?;
-        c.put(name, data).map_err(|e| e.to_string())
+            .ok_or_else(|| "the station is not connected to the board".to_owned())
     }
-    fn get(&self, name: &str) -> Result<TransferId, String> {
-        let c = self
-            .live()
-            .ok_or("the station is not connected to the board")?;
-        c.download(name).map_err(|e| e.to_string())
+}
+
+impl Board for PageBoard<'_> {
+    fn put(&mut self, name: &str, data: Vec<u8>) -> Result<TransferId, String> {
+        self.conn()?.put(name, data).map_err(|e| e.to_string())
     }
-    fn send_input(&self, text: &str) {
-        if let Some(c) = self.live() {
-            c.send_input(text);
-        }
+    fn get(&mut self, name: &str) -> Result<TransferId, String> {
+        self.conn()?.download(name).map_err(|e| e.to_string())
     }
-    fn interrupt(&self) {
-        if let Some(c) = self.live() {
-            c.send_key(ControlKey::Interrupt);
-        }
+    fn send_input(&mut self, text: &str) -> Result<(), String> {
+        self.conn()?.send_input(text);
+        Ok(())
     }
-    fn soft_reset(&self) {
-        if let Some(c) = self.live() {
-            c.soft_reset();
-        }
+    fn interrupt(&mut self) -> Result<(), String> {
+        self.conn()?.send_key(ControlKey::Interrupt);
+        Ok(())
     }
-    fn run(&self, code: &str, label: &str) -> Result<(), String> {
-        let c = self
-            .live()
-            .ok_or("the station is not connected to the board")?;
-        c.run_code(code, label)
+    fn soft_reset(&mut self) -> Result<(), String> {
+        self.conn()?.soft_reset();
+        Ok(())
+    }
+    fn run(&mut self, code: &str, label: &str) -> Result<(), String> {
+        self.conn()?
+            .run_code(code, label)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
-    fn notice(&self, text: &str) {
-        self.term.borrow().notice(text);
+    fn fs(&mut self, op: FsOp) -> Result<FsId, String> {
+        self.conn()?.fs(op).map_err(|e| e.to_string())
     }
-    fn fs(&self, op: FsOp) -> Result<FsId, String> {
-        let c = self
-            .live()
-            .ok_or("the station is not connected to the board")?;
-        c.fs(op).map_err(|e| e.to_string())
+    fn upload(&mut self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
+        self.conn()?.upload(path, data).map_err(|e| e.to_string())
     }
-    fn upload(&self, path: &str, data: Vec<u8>) -> Result<(FsId, TransferId), String> {
-        let c = self
-            .live()
-            .ok_or("the station is not connected to the board")?;
-        c.upload(path, data).map_err(|e| e.to_string())
-    }
-    fn cancel_fs(&self, ids: &[FsId]) {
-        if let Some(c) = self.live() {
+    fn cancel_fs(&mut self, ids: &[FsId]) {
+        if let Ok(c) = self.conn() {
             c.cancel_fs_ids(ids);
         }
     }
 }
 
-impl ViewerHost for Page {
-    fn transfer(&self, id: u32, state: &str, text: &str, done: f64, total: Option<f64>) {
+// ----- a viewer in the room: what the core's viewer says to show -----
+
+impl Page {
+    /// A message from the room, for the station or the viewer in this browser.
+    fn on_room_message(&self, m: api::Message) {
+        let station = self.station.borrow().clone();
+        if let Some(st) = station {
+            st.on_message(&mut PageBoard(self), m);
+            return;
+        }
+        let viewer = self.viewer();
+        if let Some(v) = viewer {
+            let events = v.on_message(&m);
+            self.show_viewer_events(events);
+        }
+    }
+
+    fn show_viewer_events(&self, events: Vec<ViewerEvent>) {
+        for e in events {
+            match e {
+                ViewerEvent::Write(text) => self.term.borrow().write(&text),
+                ViewerEvent::Status {
+                    state,
+                    text,
+                    version,
+                } => self.viewer_status(&state, &text, &version),
+                ViewerEvent::Message(text) => self.show_message(&text, false),
+                ViewerEvent::Transfer {
+                    id,
+                    get,
+                    state,
+                    text,
+                    done,
+                    total,
+                } => self.viewer_transfer(id, get, state, &text, done, total),
+                ViewerEvent::Download { id, name, data } => self.viewer_download(id, &name, &data),
+                ViewerEvent::Fs { id, state } => {
+                    if let Some(panel) = self.panel.borrow().clone() {
+                        panel.on_fs(relay_fs(id), state);
+                    }
+                }
+            }
+        }
+    }
+
+    fn viewer_transfer(
+        &self,
+        id: RelayId,
+        get: bool,
+        state: XferState,
+        text: &str,
+        done: u64,
+        total: Option<u64>,
+    ) {
         if let Some(panel) = self.panel.borrow().clone() {
-            let tid = TransferId(id);
+            let tid = relay_transfer(id);
             let mine = match state {
-                "active" => panel.on_progress(tid, done as u64, total.map(|t| t as u64)),
-                "failed" => panel.on_transfer_failed(tid, text),
-                "done" => panel.on_transfer_done(
+                XferState::Active => panel.on_progress(tid, done, total),
+                XferState::Failed => panel.on_transfer_failed(tid, text),
+                XferState::Done => panel.on_transfer_done(
                     tid,
                     &TransferOutcome::Put {
                         name: String::new(),
-                        size: done as u64,
+                        size: done,
                     },
                 ),
-                _ => panel.owns_transfer(tid),
+                XferState::Queued => panel.owns_transfer(tid),
             };
             if mine {
                 return;
@@ -1383,23 +1368,28 @@ impl ViewerHost for Page {
         let rows = self.relay_rows.borrow();
         let Some(row) = rows.get(&id) else { return };
         let text = match (state, total) {
-            ("active", Some(t)) if t > 0.0 => format!(
+            (XferState::Active, Some(t)) if t > 0 => format!(
                 "{done} / {t} bytes ({:.0} %) via the station",
-                done * 100.0 / t
+                done as f64 * 100.0 / t as f64
             ),
-            ("active", _) => format!("{done} bytes via the station"),
+            (XferState::Active, _) => format!("{done} bytes via the station"),
             _ => text.to_owned(),
         };
-        // A get is done only when its bytes arrived (download()).
-        let is_get = row.query_selector(".dest").ok().flatten().is_none();
-        if state == "done" && is_get {
+        let state_name = match state {
+            XferState::Queued => "queued",
+            XferState::Active => "active",
+            XferState::Done => "done",
+            XferState::Failed => "failed",
+        };
+        // A get is done only when its bytes arrived (viewer_download).
+        if state == XferState::Done && get {
             set_row(row, "active", &text);
             return;
         }
-        set_row(row, state, &text);
-        set_progress(row, done);
-        if matches!(state, "done" | "failed") {
-            if state == "done" {
+        set_row(row, state_name, &text);
+        set_progress(row, done as f64);
+        if matches!(state, XferState::Done | XferState::Failed) {
+            if state == XferState::Done {
                 self.uploads.borrow_mut().retain(|u| u.row != *row);
             }
             drop(rows);
@@ -1407,13 +1397,14 @@ impl ViewerHost for Page {
             self.update_send_button();
         }
     }
-    fn download(&self, id: u32, name: &str, data: &[u8]) {
+
+    fn viewer_download(&self, id: RelayId, name: &str, data: &[u8]) {
         if let Some(panel) = self.panel.borrow().clone() {
             let got = TransferOutcome::Get {
                 name: name.to_owned(),
                 data: data.to_vec(),
             };
-            if panel.on_transfer_done(TransferId(id), &got) {
+            if panel.on_transfer_done(relay_transfer(id), &got) {
                 return;
             }
         }
@@ -1426,20 +1417,11 @@ impl ViewerHost for Page {
             }
         }
     }
-    fn write(&self, text: &str) {
-        self.term.borrow().write(text);
-    }
-    fn fs(&self, id: u32, state: FsState) {
-        if let Some(panel) = self.panel.borrow().clone() {
-            panel.on_fs(FsId(id), state);
-        }
-    }
-    fn status(&self, state: &str, text: &str, version: &str) {
-        let was = self
-            .els
-            .status
-            .get_attribute("data-state")
-            .unwrap_or_default();
+
+    fn viewer_status(&self, state: &str, text: &str, version: &str) {
+        let was = self.station_connected.get();
+        let now = state == "connected";
+        self.station_connected.set(now);
         let _ = self.els.status.set_attribute(
             "data-state",
             if state.is_empty() {
@@ -1450,18 +1432,15 @@ impl ViewerHost for Page {
         );
         self.els.status.set_text_content(Some(text));
         self.els.version.set_text_content(Some(version));
-        if state == "connected" && was != "connected" {
+        if now && !was {
             self.hide_message();
         }
         if let Some(panel) = self.panel.borrow().clone() {
-            if state == "connected" && was != "connected" {
+            if now && !was {
                 panel.connected();
-            } else if state != "connected" && was == "connected" {
+            } else if !now && was {
                 panel.disconnected();
             }
         }
-    }
-    fn message(&self, text: &str) {
-        self.show_message(text, false);
     }
 }

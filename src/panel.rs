@@ -16,8 +16,8 @@ use webrepl_core::{
     Entry, EntryKind, FsError, FsId, FsOp, FsReply, FsState, TransferId, TransferOutcome,
 };
 
-use crate::connection::js_error_text;
-use crate::page::{by_id, listen, read_bytes, set_progress, set_row};
+use crate::dom::{by_id, download, listen, read_bytes, set_progress, set_row};
+use crate::js::js_error_text;
 use crate::zip::ZipWriter;
 
 #[wasm_bindgen(inline_js = r#"
@@ -631,7 +631,7 @@ impl Panel {
                     "{path} downloaded ({})",
                     human_size(data.len() as u64)
                 )));
-                if let Err(e) = crate::page::download(&self.doc, &path, data) {
+                if let Err(e) = download(&self.doc, &path, data) {
                     (self.say)(&format!("Download of {name} failed: {e}"));
                 }
             }
@@ -719,7 +719,7 @@ impl Panel {
         };
         let name = z.name.clone();
         let bytes = z.writer.finish();
-        match crate::page::download(&self.doc, &name, &bytes) {
+        match download(&self.doc, &name, &bytes) {
             Ok(()) => self
                 .overall_text
                 .set_text_content(Some(&if z.failed.is_empty() {

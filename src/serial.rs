@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::connection::js_error_text;
+use crate::js::js_error_text;
 
 const KEY_PORT: &str = "webrepl.serial.port";
 

@@ -10,7 +10,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket, Worker};
 
-use crate::connection::js_error_text;
+use crate::js::js_error_text;
 
 const WORKER_SOURCE: &str = include_str!("../www/socket-worker.js");
 

@@ -51,8 +51,13 @@ impl Term {
         keep.push(Box::new(on_resize));
 
         let out = Output::new(term.clone());
-        // Tests and benchmarks read the terminal and the rendered count from the page.
-        if let Some(w) = web_sys::window() {
+        // Tests and benchmarks read the terminal and the rendered count from the page; they
+        // ask for it with `window.__webreplTest = true` before the page starts (a production
+        // page has no such hook).
+        let wanted = |w: &web_sys::Window| {
+            js_sys::Reflect::get(w, &"__webreplTest".into()).is_ok_and(|v| v.is_truthy())
+        };
+        if let Some(w) = web_sys::window().filter(wanted) {
             let hook = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&hook, &"term".into(), &term);
             let _ = js_sys::Reflect::set(&w, &"__webrepl".into(), &hook);

@@ -144,21 +144,28 @@ async fn put_then_get_is_byte_identical() {
     sleep(50).await;
 }
 
+/// A wrong password is a final verdict from the board (not a dropped link the page would retry),
+/// and it leaves the board usable: the right password logs in right after.
 #[wasm_bindgen_test]
-async fn wrong_password_is_denied_once() {
+async fn wrong_password_is_denied_and_the_board_stays_usable() {
     let (conn, log) = open(board(), "wrong");
-    let _conn = conn.unwrap();
-    wait_for(&log, 5000, "denied", |e| {
-        *e == Event::Closed(CloseReason::AccessDenied)
+    let conn = conn.unwrap();
+    let e = wait_for(&log, 5000, "a close", |e| matches!(e, Event::Closed(_))).await;
+    assert_eq!(e, Event::Closed(CloseReason::AccessDenied));
+    assert!(conn.is_closed());
+    assert!(
+        !log.borrow().contains(&Event::LoggedIn),
+        "{:?}",
+        log.borrow()
+    );
+    let (conn, log) = open(board(), PASSWORD.unwrap_or("secret123"));
+    let conn = conn.unwrap();
+    wait_for(&log, 5000, "login after a denied one", |e| {
+        *e == Event::LoggedIn
     })
     .await;
-    sleep(300).await;
-    let closes = log
-        .borrow()
-        .iter()
-        .filter(|e| matches!(e, Event::Closed(_)))
-        .count();
-    assert_eq!(closes, 1, "one verdict, no retry: {:?}", log.borrow());
+    conn.close();
+    sleep(50).await;
 }
 
 #[wasm_bindgen_test]
@@ -184,7 +191,4 @@ async fn nothing_listening_is_explained() {
     })
     .await;
     assert_eq!(e, Event::Closed(CloseReason::ConnectFailed));
-    assert!(CloseReason::ConnectFailed
-        .to_string()
-        .contains("WebREPL is enabled"));
 }

@@ -1,4 +1,4 @@
-// Boots this client inside the page a MicroPython board serves itself (spec webrepl.md §1).
+// Boots this client inside the page a MicroPython board serves itself (docs/board-behaviour.md: Connecting).
 //
 // A board answers a plain GET on its WebREPL port with
 //   <base href="BASE"></base><script src="webrepl_content.js"></script>

@@ -9,8 +9,12 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use webrepl_core::station::Role;
 
-use super::config::serde_json_like::Body;
-use crate::connection::js_error_text;
+use webrepl_core::room::Body;
+
+use crate::clock::now_ms;
+use crate::js::js_error_text;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// A message from the room.
 #[derive(Debug, Clone)]
@@ -21,7 +25,7 @@ pub struct Message {
 }
 
 impl Message {
-    /// The body classified for [`super::config::code_from_body`].
+    /// The body classified for `execute` ([`webrepl_core::room::config::project_from_body`]).
     pub fn body_kind(&self) -> Body {
         if let Some(s) = self.body.as_string() {
             Body::Text(s)
@@ -40,11 +44,6 @@ impl Message {
                 self.body.js_typeof().as_string().unwrap_or_default()
             ))
         }
-    }
-
-    /// A field of an object body.
-    pub fn field(&self, key: &str) -> JsValue {
-        Reflect::get(&self.body, &key.into()).unwrap_or(JsValue::UNDEFINED)
     }
 }
 
@@ -185,11 +184,56 @@ impl Edrys {
     }
 }
 
-/// A plain object from key/value pairs.
-pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in pairs {
-        let _ = Reflect::set(&o, &(*k).into(), v);
+/// Waits for `window.Edrys` to be ready, for up to `wait_ms`; calls `f(Some(edrys))` when it
+/// is, or `f(None)` (standalone) when the page is not in a frame or Edrys never became ready.
+pub fn detect(wait_ms: u32, f: impl FnOnce(Option<Edrys>) + 'static) {
+    let Some(w) = web_sys::window() else {
+        return f(None);
+    };
+    let framed = w
+        .parent()
+        .ok()
+        .flatten()
+        .is_some_and(|p| !js_sys::Object::is(&p, &w));
+    if !framed {
+        return f(None);
     }
-    o.into()
+    let f = Rc::new(RefCell::new(Some(f)));
+    let finish = {
+        let f = f.clone();
+        move |e: Option<Edrys>| {
+            if let Some(cb) = f.borrow_mut().take() {
+                cb(e);
+            }
+        }
+    };
+    let finish: Rc<dyn Fn(Option<Edrys>)> = Rc::new(finish);
+    // The host script loads asynchronously: look for it, then wait for its onReady.
+    poll(
+        now_ms(),
+        wait_ms as u64,
+        finish.clone(),
+        Rc::new(Cell::new(false)),
+    );
+    let cb = Closure::once_into_js(move || finish(None));
+    let _ =
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), wait_ms as i32);
+}
+
+fn poll(started: u64, wait_ms: u64, finish: Rc<dyn Fn(Option<Edrys>)>, registered: Rc<Cell<bool>>) {
+    if let Some(e) = Edrys::get() {
+        if e.ready() {
+            return finish(Some(e));
+        }
+        if !registered.replace(true) {
+            let (f2, e2) = (finish.clone(), e.clone());
+            let _ = e.on_ready(move || f2(Some(e2)));
+        }
+    }
+    if registered.get() || now_ms().saturating_sub(started) >= wait_ms {
+        return;
+    }
+    let Some(w) = web_sys::window() else { return };
+    let cb = Closure::once_into_js(move || poll(started, wait_ms, finish, registered));
+    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 50);
 }

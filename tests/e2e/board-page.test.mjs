@@ -1,4 +1,4 @@
-// End-to-end: the page a board serves itself (spec webrepl.md §1). The virtual board answers a
+// End-to-end: the page a board serves itself (docs/board-behaviour.md: Connecting). The virtual board answers a
 // plain GET with `<base href="BASE">` + `webrepl_content.js`, BASE being another origin serving
 // dist/ (with CORS, as GitHub Pages): the client boots in the board's own document, takes the
 // board's address from it, asks the password, runs code and moves files both ways.

@@ -1,4 +1,4 @@
-// End-to-end: Chrome's Local Network Access (spec edrys.md §6). The page is served from a port
+// End-to-end: Chrome's Local Network Access (docs/local-network-access.md). The page is served from a port
 // Chromium is told to count as public (--ip-address-space-overrides), the virtual board stays on
 // loopback: the page must name the block and the fix, never send the user to check the board;
 // a page that is not public still connects, and a refused port there still reads as refused.

@@ -1,6 +1,7 @@
 // The page's socket worker (www/socket-worker.js): its get read-ahead, checked as the Rust
 // reference (crates/core/src/readahead.rs) is — one ack per chunk, never two ahead of the board,
-// the page's own acks dropped, put data never mistaken for acks or headers.
+// the page's own acks dropped, put data never mistaken for acks or headers — and replays the
+// vectors recorded from the Rust one (tests/fixtures/readahead-vectors.json), so the two agree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -84,4 +85,20 @@ test('put data that looks like acks or a get header passes untouched', () => {
 test('delayed-ACK nudges are for direct links only, not through webrepl proxy', () => {
   for (const direct of ['ws://192.168.4.1:8266/', 'ws://esp32.local:8266', 'wss://board.example:8266/x']) assert.equal(wantsNudges(direct), true, direct);
   for (const proxied of ['ws://localhost:8765/ws://192.168.4.1:8266', 'wss://lab.example:8765//ws://10.0.0.2:8266/', 'WS://127.0.0.1:8765/WS://b:1']) assert.equal(wantsNudges(proxied), false, proxied);
+});
+
+test('the worker replays the Rust read-ahead\'s recorded vectors (tests/fixtures/readahead-vectors.json)', () => {
+  // Made by crates/core/tests/readahead_vectors.rs from webrepl_core::readahead, which checks them.
+  const vectors = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/readahead-vectors.json'), 'utf8'));
+  assert.ok(vectors.length >= 20, 'the vectors are there');
+  const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  for (const v of vectors) {
+    const ra = new ReadAhead(v.window);
+    v.steps.forEach((s, i) => {
+      if (s.from === 'client') assert.equal(hex(ra.fromClient(bytes(s.bytes))), s.send, `${v.name}: step ${i} (page → board)`);
+      else assert.equal(ra.fromBoard(bytes(s.bytes)), s.acks, `${v.name}: step ${i} (board → page acks)`);
+    });
+    assert.equal(ra.board !== 'idle', v.in_get, `${v.name}: in a get at the end`);
+  }
 });

@@ -31,6 +31,9 @@ export async function launch({ root = DIST, args = () => [] } = {}) {
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
       ...args(web)],
   });
+  // The page publishes its test hook (`window.__webrepl`: the terminal, render counters) only
+  // when asked: in every page and frame of this browser.
+  await context.addInitScript(() => { window.__webreplTest = true; });
   // The official Edrys client script cannot load without internet: serve the stand-in.
   await context.route('https://edrys-labs.github.io/module/edrys.js', (route) =>
     route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(ROOT, 'tests/e2e/edrys/edrys-stub.js'), 'utf8') }));

@@ -1,4 +1,4 @@
-// The virtual board's own tests: it must behave like the real board in shared/captures.
+// The virtual board's own tests: it must behave like the real board in tests/fixtures/captures.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -184,7 +184,7 @@ async fn main() {
 
     eprintln!("bench: print loops");
     // The print loop with the browser typing, through the proxy (a browser direct to a board gets
-    // one message per board frame: 40,069 for 1 MB of output, spec §7).
+    // one message per board frame: 40,069 for 1 MB of output, docs/board-behaviour.md: Speed).
     let node_via = format!("ws://127.0.0.1:{proxy_port}/ws://127.0.0.1:{board_port}");
     let r = browser::print_run(&node_via, pw, 20_000, true).await;
     rows.push(print_row(

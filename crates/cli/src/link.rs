@@ -1,14 +1,14 @@
 //! The WebSocket link to a board (or to a proxy), client side, over tokio: a thin adapter around `webrepl_core::wsframe`.
 //!
 //! Boards send unmasked, unfragmented frames of at most 65535 bytes, and their text frames may
-//! hold invalid UTF-8 (spec §3). WebSocket libraries refuse such frames, so this link reads
+//! hold invalid UTF-8 (docs/board-behaviour.md: Terminal). WebSocket libraries refuse such frames, so this link reads
 //! frames as bytes and leaves decoding to `webrepl_core::utf8`. It masks what it sends, never
 //! fragments, never requests a subprotocol, closes with an empty close frame, sets TCP_NODELAY
 //! and writes each frame in one write.
 //!
 //! Boards write every frame as two TCP writes (header, then payload) with Nagle on, so the
 //! payload waits on the board until our ACK of the header arrives, and client systems delay
-//! ACKs by 40–200 ms (spec §7). Two remedies, both here: on Linux the socket's TCP_QUICKACK is
+//! ACKs by 40–200 ms (docs/board-behaviour.md: Speed). Two remedies, both here: on Linux the socket's TCP_QUICKACK is
 //! re-armed after every read; everywhere, [`Reader::next`] reports [`Incoming::Stalled`] when a
 //! read leaves a frame whose header is in but whose payload is not (once per frame), and the
 //! caller answers with [`Writer::nudge`]: an empty ping, whose segment carries the ACK (see
@@ -274,7 +274,7 @@ impl Writer {
         self.frame(Outgoing::Binary(payload)).await
     }
 
-    /// An empty close frame (a status code would keep the board's session open: spec §2).
+    /// An empty close frame (a status code would keep the board's session open: docs/board-behaviour.md: Frames).
     pub async fn close(&mut self) -> Result<(), LinkError> {
         self.frame(Outgoing::Close).await?;
         let _ = self.wr.shutdown().await;

@@ -1,4 +1,4 @@
-//! REPL control keys (spec §5) and what each one does on the board.
+//! REPL control keys (docs/board-behaviour.md: Control keys) and what each one does on the board.
 
 /// A control key for the MicroPython REPL. Ctrl-A/B/D/E act only on an empty input line, so
 /// callers that want them to take effect send Ctrl-C first (the session does this for reset).

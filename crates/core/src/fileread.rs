@@ -1,4 +1,4 @@
-//! Reading a board file through the raw REPL in one streamed script (spec §4, §7): the size
+//! Reading a board file through the raw REPL in one streamed script (docs/board-behaviour.md: Files, Speed): the size
 //! first, then the file as base64 lines, decoded as they arrive.
 //!
 //! A WebREPL get is one round trip per 256-byte chunk, and a board's Nagle stall (header and

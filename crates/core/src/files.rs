@@ -1,4 +1,4 @@
-//! Board file operations beyond put and get (spec §6: list, delete, rename, mkdir), done as
+//! Board file operations beyond put and get (docs/board-behaviour.md: Resets: list, delete, rename, mkdir), done as
 //! short Python scripts in the raw REPL, and the board paths they work on.
 //!
 //! This module owns the scripts and the parsing of their replies; [`crate::rawrepl`] owns the

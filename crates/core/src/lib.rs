@@ -8,9 +8,11 @@
 //! woken ([`Session::poll_timeout`]). The browser page, the Edrys station and the native
 //! `webrepl` command are thin adapters around it.
 //!
-//! The wire contract is `shared/spec/webrepl.md`; the modules follow its sections:
-//! [`login`] (§3), [`utf8`] (§3, the terminal byte stream), [`transfer`] (§4),
-//! [`control`] and [`paste`] (§5), [`files`] over [`rawrepl`] (§5–§6: list, delete, rename, mkdir, safe uploads), [`fileread`] (§7: downloads streamed through the raw REPL), [`reconnect`] (§6: boards reset and drop the link).
+//! What a board does on the wire, in our words: `docs/board-behaviour.md`. The modules follow
+//! its sections: [`login`] and [`utf8`] ("Terminal"), [`transfer`] ("Files"), [`control`] and
+//! [`paste`] ("Control keys"), [`files`] over [`rawrepl`] (raw-REPL scripts: list, delete,
+//! rename, mkdir, safe uploads), [`fileread`] (downloads streamed through the raw REPL, "Speed"),
+//! [`reconnect`] ("Resets"). [`room`] is the Edrys room (`docs/edrys.md`).
 
 pub mod address;
 pub mod control;
@@ -27,6 +29,7 @@ pub mod rawpaste;
 pub mod rawrepl;
 pub mod readahead;
 pub mod reconnect;
+pub mod room;
 pub mod session;
 pub mod station;
 pub mod tail;

@@ -1,5 +1,5 @@
 //! Local Network Access: tells a browser's block of a public page reaching loopback/private
-//! addresses apart from a refused connection, and says what to do (spec edrys.md §6).
+//! addresses apart from a refused connection, and says what to do (docs/local-network-access.md).
 //!
 //! Pure: the adapter passes in the page's host and origin, the WebSocket's host, whether the
 //! page is in a frame, the Permissions API states it read *after* the failure, and how long the

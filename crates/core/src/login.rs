@@ -1,4 +1,4 @@
-//! Logging in (spec §3): the `Password: ` prompt, the password line, and the board's verdict.
+//! Logging in (docs/board-behaviour.md: Terminal): the `Password: ` prompt, the password line, and the board's verdict.
 //!
 //! The board sends `Password: ` as its first text frame, keeps at most 9 characters of the
 //! answer, has no echo and no backspace, and answers `\r\nWebREPL connected\r\n>>> ` or

@@ -1,4 +1,4 @@
-//! Running a block of code on the board reliably (spec §5): interrupt, paste mode, and a send
+//! Running a block of code on the board reliably (docs/board-behaviour.md: Control keys): interrupt, paste mode, and a send
 //! paced by the board's own echo.
 //!
 //! Boards keep only about 256 bytes of pending input and lose the rest (micropython#2497). In

@@ -1,4 +1,4 @@
-//! The raw-REPL exchange behind the file operations (spec §5), hidden from the user's terminal.
+//! The raw-REPL exchange behind the file operations (docs/board-behaviour.md: Control keys), hidden from the user's terminal.
 //!
 //! Enter with Ctrl-C (clears a half-typed line; prints a prompt) and Ctrl-A, then for each
 //! script: send it and Ctrl-D; the board answers `OK`, the output, `04`, the exception text,

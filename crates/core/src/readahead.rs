@@ -1,4 +1,4 @@
-//! Get read-ahead for a proxy between a client and a board (spec §4, §7).
+//! Get read-ahead for a proxy between a client and a board (docs/board-behaviour.md: Files, Speed).
 //!
 //! A get is bound by one round trip per 256-byte chunk: the board sends the next chunk only
 //! after the client's one-byte ack. Through a proxy each round trip crosses two links and the

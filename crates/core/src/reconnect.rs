@@ -1,4 +1,4 @@
-//! When to try again after the link dropped (spec §6: boards reset, soft reboots end the session).
+//! When to try again after the link dropped (docs/board-behaviour.md: Resets: boards reset, soft reboots end the session).
 //!
 //! Exponential backoff with a cap, reset after a successful login. Time is passed in.
 

@@ -5,7 +5,7 @@
 //! commands (`login`, `send_input`, `put`, `get`, `version`, `run_code`, `interrupt`,
 //! `soft_reset`, `close`), each with the current time in milliseconds. Outputs: frames from
 //! [`Session::poll_transmit`], events from [`Session::poll_event`], and the next wake-up from
-//! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (spec §2).
+//! [`Session::poll_timeout`]. Text and binary frames are two separate byte streams (docs/board-behaviour.md: Frames).
 //!
 //! The same session runs over a plain byte stream ([`Transport::Stream`], a USB serial port):
 //! no login, everything the board sends comes in through `handle_text`, and both kinds of
@@ -90,7 +90,7 @@ pub enum Transmit {
     Text(String),
     Binary(Vec<u8>),
     /// Close with an empty close frame: no status code (a code injects a byte into the board's
-    /// file-transfer parser and keeps the session open: spec §2).
+    /// file-transfer parser and keeps the session open: docs/board-behaviour.md: Frames).
     Close,
 }
 
@@ -395,7 +395,8 @@ impl Session {
     // ----- inputs from the socket -----
 
     pub fn handle_open(&mut self, now: u64) {
-        self.now = now;
+        self.set_now(now);
+        let now = self.now;
         if self.link != Link::Connecting {
             return;
         }
@@ -416,7 +417,8 @@ impl Session {
 
     /// A text frame arrived (its bytes: the board may send invalid UTF-8).
     pub fn handle_text(&mut self, bytes: &[u8], now: u64) {
-        self.now = now;
+        self.set_now(now);
+        let now = self.now;
         match self.link {
             Link::LoggingIn => match self.login.feed(bytes) {
                 LoginStep::Pending => {}
@@ -450,7 +452,8 @@ impl Session {
 
     /// A binary frame arrived: file-transfer replies.
     pub fn handle_binary(&mut self, mut bytes: &[u8], now: u64) {
-        self.now = now;
+        self.set_now(now);
+        let now = self.now;
         if self.link != Link::Ready {
             return;
         }
@@ -487,7 +490,7 @@ impl Session {
             .collect();
         match info.code {
             Some(code @ 4000..=4999) if !reason.trim().is_empty() && self.link != Link::Closed => {
-                self.now = now;
+                self.set_now(now);
                 self.finish(CloseReason::Proxy { code, reason });
             }
             _ => self.handle_close(info, now),
@@ -496,7 +499,7 @@ impl Session {
 
     /// The socket could not even be opened (the browser refused the address).
     pub fn handle_refused(&mut self, detail: &str, now: u64) {
-        self.now = now;
+        self.set_now(now);
         if self.link == Link::Connecting {
             self.finish(CloseReason::Refused(detail.chars().take(200).collect()));
         }
@@ -505,7 +508,7 @@ impl Session {
     /// The socket failed before it opened, and the adapter found that the browser's Local
     /// Network Access rule blocked it ([`crate::lna::diagnose`]).
     pub fn handle_local_network_blocked(&mut self, block: crate::lna::LnaBlock, now: u64) {
-        self.now = now;
+        self.set_now(now);
         if self.link == Link::Connecting {
             self.finish(CloseReason::LocalNetwork(block));
         }
@@ -518,7 +521,8 @@ impl Session {
 
     /// The socket closed (or failed to open).
     pub fn handle_close(&mut self, info: CloseInfo, now: u64) {
-        self.now = now;
+        self.set_now(now);
+        let now = self.now;
         if self.link == Link::Closed {
             return;
         }
@@ -561,7 +565,8 @@ impl Session {
 
     /// Call when the time from [`Self::poll_timeout`] has come.
     pub fn handle_timeout(&mut self, now: u64) {
-        self.now = now;
+        self.set_now(now);
+        let now = self.now;
         match self.link {
             Link::Connecting if now >= self.link_deadline => {
                 self.transmit.push_back(Transmit::Close);
@@ -688,7 +693,8 @@ impl Session {
 
     /// Tells the session the current time. Call it before a command when time may have passed
     /// since the last input: commands start deadlines (a run's phases, a transfer's silence
-    /// limit) from the session's idea of now.
+    /// limit) from the session's idea of now. The one place time is set: every `handle_*` goes
+    /// through here, so the session's time never goes backwards, whatever callers pass.
     pub fn set_now(&mut self, now: u64) {
         self.now = self.now.max(now);
     }

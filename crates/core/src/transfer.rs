@@ -1,4 +1,4 @@
-//! File transfer over binary frames (spec §4): put, get and version as incremental state
+//! File transfer over binary frames (docs/board-behaviour.md: Files): put, get and version as incremental state
 //! machines over the binary byte stream.
 //!
 //! Replies are parsed byte by byte, so a `WB` status, a get chunk or a version reply may be split

@@ -1,4 +1,4 @@
-//! Streaming UTF-8 decoding of the terminal byte stream (spec §3).
+//! Streaming UTF-8 decoding of the terminal byte stream (docs/board-behaviour.md: Terminal).
 //!
 //! The board sends its output as many small text frames and does not care where a character
 //! ends: a multi-byte character may be split across frames, and stray bytes (e.g.

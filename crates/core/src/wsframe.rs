@@ -1,4 +1,4 @@
-//! Sans-I/O WebSocket framing for a link to a board (spec §2, §7): a decoder that owns its buffer, and the client frames we send.
+//! Sans-I/O WebSocket framing for a link to a board (docs/board-behaviour.md: Frames, Speed): a decoder that owns its buffer, and the client frames we send.
 //!
 //! [`Decoder`] takes bytes as they come off the socket ([`Decoder::push`]) and hands back whole
 //! frames ([`Decoder::next_frame`]), however the bytes were split. It unmasks masked frames,
@@ -21,7 +21,7 @@ use thiserror::Error;
 /// The largest payload the decoder accepts (a board sends at most 65535 bytes per frame).
 pub const MAX_PAYLOAD: u64 = 16 << 20;
 
-/// The largest payload a board accepts in one frame (spec §2: a 64-bit length drops the socket).
+/// The largest payload a board accepts in one frame (docs/board-behaviour.md: Frames: a 64-bit length drops the socket).
 pub const MAX_BOARD_PAYLOAD: usize = 65535;
 
 /// A whole frame from the peer (payload unmasked).
@@ -221,10 +221,10 @@ pub enum Outgoing<'a> {
     Text(&'a [u8]),
     /// File-transfer bytes (go to the board's transfer parser).
     Binary(&'a [u8]),
-    /// An empty close frame. A status code would keep the board's session open (spec §2).
+    /// An empty close frame. A status code would keep the board's session open (docs/board-behaviour.md: Frames).
     Close,
     /// An empty ping, sent only to make the client's side send a segment (which carries the
-    /// ACK a board waits for before it sends a held payload, spec §7).
+    /// ACK a board waits for before it sends a held payload, docs/board-behaviour.md: Speed).
     ///
     /// Why it is safe, from reading MicroPython's extmod/modwebsocket.c and modwebrepl.c
     /// (1.2x–1.29): the board's frame reader takes a control frame with no payload, masked or

@@ -1,4 +1,4 @@
-//! Replays the byte-exact recordings of a real MicroPython WebREPL (`shared/captures`) through
+//! Replays the byte-exact recordings of a real MicroPython WebREPL (`tests/fixtures/captures`) through
 //! a `Session`: what the session sends must be what the recorded client sent, and what it
 //! reports must match what the board did.
 

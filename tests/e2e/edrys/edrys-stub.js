@@ -1,5 +1,5 @@
 // Stand-in for https://edrys-labs.github.io/module/edrys.js in tests (CI has no internet).
-// Follows shared/spec/edrys.md §2: the same API names and message shape; messages are delivered
+// Follows docs/edrys.md: the same API names and message shape; messages are delivered
 // to every module frame of the room including the sender's; sendMessage throws before the first
 // update; onReady fires about a second after it; configs may be "" or a raw string.
 // It talks to the test host page (host.html, the parent frame) with postMessage.

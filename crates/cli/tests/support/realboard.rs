@@ -346,7 +346,7 @@ impl Transfer {
                     .ok()
                     .and_then(|f| f.get(&self.name).cloned());
                 match file {
-                    // A missing file drops the session (spec §4).
+                    // A missing file drops the session (docs/board-behaviour.md: Files).
                     None => return Err(std::io::ErrorKind::NotFound.into()),
                     Some(data) => {
                         self.get = Some(data);

@@ -5,10 +5,10 @@
 //! text when the teacher's YAML did not parse; any field may have the wrong type. Everything is
 //! accepted: what cannot be used becomes a warning a person can act on, never a crash.
 
+use crate::project::Project;
+use crate::station::{FilePolicy, InputPolicy};
+use crate::{parse_board_url, BoardUrl};
 use serde_yaml::Value;
-use webrepl_core::project::Project;
-use webrepl_core::station::{FilePolicy, InputPolicy};
-use webrepl_core::{parse_board_url, BoardUrl};
 
 /// The station settings the module uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,17 @@ pub struct StationConfig {
     pub project_dir: String,
     /// What was wrong with the config, for the person at the station.
     pub warnings: Vec<String>,
+}
+
+/// An `execute` message's body as it came from JavaScript, classified without JS types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A string body.
+    Text(String),
+    /// An object body, as JSON text.
+    Json(String),
+    /// Anything else (number, bytes, …), described.
+    Other(String),
 }
 
 pub const DEFAULT_EXECUTE: &str = "execute";
@@ -150,7 +161,7 @@ pub fn parse_station_config(text: &str) -> StationConfig {
     match get("student_dir") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) if s.trim().is_empty() => {}
-        Some(Value::String(s)) => match webrepl_core::files::normalize(s.trim()) {
+        Some(Value::String(s)) => match crate::files::normalize(s.trim()) {
             Ok(p) if p != "/" => cfg.files.student_dir = Some(p),
             Ok(_) => cfg
                 .warnings
@@ -165,7 +176,7 @@ pub fn parse_station_config(text: &str) -> StationConfig {
     match get("project_dir") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) if s.trim().is_empty() => {}
-        Some(Value::String(s)) => match webrepl_core::files::normalize(s.trim()) {
+        Some(Value::String(s)) => match crate::files::normalize(s.trim()) {
             Ok(p) => cfg.project_dir = p,
             Err(e) => cfg.warnings.push(format!("project_dir: {e}; using /")),
         },
@@ -185,7 +196,7 @@ fn paths(items: impl Iterator<Item = String>, warnings: &mut Vec<String>) -> Vec
         if item.is_empty() {
             continue;
         }
-        match webrepl_core::files::normalize(item) {
+        match crate::files::normalize(item) {
             Ok(p) => out.push(p),
             Err(e) => warnings.push(format!("protect: {e}")),
         }
@@ -213,9 +224,9 @@ fn kind(v: &Value) -> &'static str {
 /// module-monaco-editor), module-editor's multi-file body `{"file": {name: source, …}}` (sent
 /// as a JSON string), or `{name: source, …}`. Text that merely starts with `{` but is not such
 /// an object is code.
-pub fn project_from_body(body: &serde_json_like::Body) -> Result<Project, String> {
+pub fn project_from_body(body: &Body) -> Result<Project, String> {
     match body {
-        serde_json_like::Body::Text(t) => {
+        Body::Text(t) => {
             let trimmed = t.trim_start();
             if trimmed.starts_with('{') {
                 if let Ok(Value::Mapping(m)) = serde_yaml::from_str::<Value>(trimmed) {
@@ -226,7 +237,7 @@ pub fn project_from_body(body: &serde_json_like::Body) -> Result<Project, String
             }
             Ok(Project::single(t))
         }
-        serde_json_like::Body::Json(text) => match serde_yaml::from_str::<Value>(text) {
+        Body::Json(text) => match serde_yaml::from_str::<Value>(text) {
             Ok(Value::Mapping(m)) => match project_files(&m) {
                 Some(files) => project(files),
                 None => Err(NO_CODE.into()),
@@ -234,7 +245,7 @@ pub fn project_from_body(body: &serde_json_like::Body) -> Result<Project, String
             Ok(Value::String(s)) => Ok(Project::single(&s)),
             _ => Err(NO_CODE.into()),
         },
-        serde_json_like::Body::Other(what) => Err(format!(
+        Body::Other(what) => Err(format!(
             "the execute message carries {what}, not code (text)"
         )),
     }
@@ -259,22 +270,8 @@ fn project_files(m: &serde_yaml::Mapping) -> Option<Vec<(String, String)>> {
     (!files.is_empty()).then_some(files)
 }
 
-/// A message body as it came from JavaScript, classified without JS types (testable natively).
-pub mod serde_json_like {
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Body {
-        /// A string body.
-        Text(String),
-        /// An object body, as JSON text.
-        Json(String),
-        /// Anything else (number, bytes, …), described.
-        Other(String),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::serde_json_like::Body;
     use super::*;
 
     #[test]
