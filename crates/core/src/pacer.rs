@@ -77,10 +77,10 @@ impl Pacer {
         self.arm(now)
     }
 
-    /// A wake-up arranged earlier has come: how many pending bytes to write now (0: none yet),
-    /// and what to arrange next. The page writes that many bytes of its pending text (ending on
-    /// a character boundary it may write a few fewer, and reports the count it wrote with
-    /// [`Pacer::wrote`]).
+    /// A wake-up arranged earlier has come: how many pending bytes to write now (0: none yet).
+    /// The page writes up to that many bytes of its pending text (ending on a character
+    /// boundary it may write a few fewer) and reports the count with [`Pacer::wrote`], whose
+    /// answer says what to arrange next.
     pub fn due(&mut self) -> usize {
         self.armed = false;
         if self.pending == 0 {
