@@ -6,252 +6,26 @@
 //!
 //! Exit codes: 0 done; 1 the operation failed (file not found, transfer or run failed);
 //! 2 bad usage or arguments; 3 no connection or login (unreachable, refused, wrong password).
-
+mod args;
 mod client;
 mod link;
 mod proxy;
+mod remote;
 mod serial;
 
-use clap::{Parser, Subcommand};
+use args::{Cli, Cmd, Conn};
+use clap::Parser;
+use remote::{connect_to, host_arg, port_path, remote_of, split_target};
 use std::io::IsTerminal;
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use webrepl_core::transfer::{validate_name, validate_size};
-use webrepl_core::{parse_board_url, BoardUrl, EntryKind, FsOp, FsReply, Password};
-
-#[derive(Parser)]
-#[command(
-    name = "webrepl",
-    version,
-    about = "MicroPython WebREPL: localhost proxy for browser stations and a command-line client"
-)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(clap::Args, Clone)]
-struct Conn {
-    /// The board's WebREPL password (else $WEBREPL_PASSWORD, else asked without echo).
-    #[arg(short = 'p', long)]
-    password: Option<String>,
-    /// Connect through this URL instead, e.g. a proxy: ws://localhost:8765/ws://192.168.4.1:8266
-    #[arg(long)]
-    url: Option<String>,
-    /// If a program is running, stop it with Ctrl-C (file commands need the REPL prompt).
-    #[arg(long)]
-    interrupt: bool,
-    /// A USB serial board instead of WebREPL: /dev/ttyACM0, /dev/ttyUSB0, COM3 … (board paths
-    /// are then written :PATH, e.g. webrepl ls --port /dev/ttyACM0 :/lib).
-    #[arg(long, value_name = "PORT")]
-    port: Option<String>,
-    /// The serial port's baud rate.
-    #[arg(long, default_value_t = 115200, requires = "port")]
-    baud: u32,
-}
-
-impl Conn {
-    fn busy(&self) -> client::Busy {
-        if self.interrupt {
-            client::Busy::Interrupt
-        } else {
-            client::Busy::Fail
-        }
-    }
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Forward ws://localhost:8765/ws://BOARD:PORT to the board (for Edrys stations).
-    Proxy {
-        #[arg(long, default_value = "127.0.0.1:8765")]
-        listen: SocketAddr,
-        /// Also allow this target (HOST or HOST:PORT); repeatable.
-        #[arg(long = "allow", value_name = "HOST[:PORT]")]
-        allow: Vec<String>,
-        /// Allow any target (an open relay: only on a trusted network).
-        #[arg(long)]
-        allow_any: bool,
-        /// Also accept pages from this origin, e.g. your module's https://USER.github.io;
-        /// repeatable. Always accepted: https://edrys-labs.github.io, pages on localhost /
-        /// 127.0.0.1 / [::1] (any port), and clients that send no Origin (not browsers).
-        #[arg(long = "origin", value_name = "URL")]
-        origins: Vec<String>,
-        /// Accept pages from every origin: any web site open in this computer's browser can then
-        /// drive the boards (and local services) through the proxy.
-        #[arg(long)]
-        any_origin: bool,
-        #[arg(long, default_value_t = 64)]
-        max_sessions: usize,
-        /// Seconds to wait for a board to accept the connection.
-        #[arg(long, default_value_t = 5)]
-        connect_timeout: u64,
-        /// Serve wss:// with this certificate chain (PEM), for a page on another machine.
-        #[arg(long, requires = "tls_key", value_name = "PEM")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, requires = "tls_cert", value_name = "PEM")]
-        tls_key: Option<PathBuf>,
-        /// Get chunks the proxy acks to the board ahead of the browser (0 turns read-ahead off).
-        #[arg(long, default_value_t = 256, value_name = "CHUNKS")]
-        read_ahead: usize,
-    },
-    /// Send a file: webrepl put main.py 192.168.4.1[:8266]:/main.py (a trailing / keeps the name).
-    Put {
-        local: PathBuf,
-        remote: String,
-        /// Upload safely: to a temporary name, check the size, then rename over the target (an
-        /// interrupted upload never leaves a truncated file; needs the REPL prompt).
-        #[arg(long)]
-        safe: bool,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Get a file: webrepl get 192.168.4.1[:8266]:/main.py main.py
-    Get {
-        remote: String,
-        local: PathBuf,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Print the board's MicroPython version.
-    Version {
-        #[arg(required_unless_present = "port")]
-        host: Option<String>,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Run a local Python file on the board and print its output.
-    Run {
-        file: PathBuf,
-        #[arg(required_unless_present = "port")]
-        host: Option<String>,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// An interactive REPL over WebREPL: keys go to the board as typed (Ctrl-C stops a program,
-    /// Tab completes); Ctrl-] leaves. With piped input: lines, and the end of input leaves.
-    Repl {
-        #[arg(required_unless_present = "port")]
-        host: Option<String>,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// List a folder: webrepl ls 192.168.4.1[:8266][:/lib]
-    Ls {
-        #[arg(required_unless_present = "port")]
-        target: Option<String>,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Delete a file, or a folder with everything in it: webrepl rm HOST:/old.py
-    Rm {
-        target: String,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Make a folder: webrepl mkdir HOST:/lib/drivers
-    Mkdir {
-        target: String,
-        /// Also make missing folders above it; no error if it exists.
-        #[arg(long = "parents")]
-        parents: bool,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Rename or move on the board: webrepl mv HOST:/a.py /lib/a.py (never replaces a file)
-    Mv {
-        from: String,
-        to: String,
-        #[command(flatten)]
-        conn: Conn,
-    },
-    /// Print a file of the board: webrepl cat HOST:/boot.py
-    Cat {
-        target: String,
-        #[command(flatten)]
-        conn: Conn,
-    },
-}
+use webrepl_core::{EntryKind, FsOp, FsReply};
 
 fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
     eprintln!("webrepl: {msg}");
     std::process::exit(code)
-}
-
-/// Splits `HOST[:PORT]:PATH` (webrepl_cli.py's form).
-fn split_remote(spec: &str) -> Result<(String, String), String> {
-    let parts: Vec<&str> = spec.splitn(3, ':').collect();
-    match parts.as_slice() {
-        [host, port, path] if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() => {
-            Ok((format!("{host}:{port}"), (*path).to_owned()))
-        }
-        [host, rest @ ..] if !rest.is_empty() => Ok(((*host).to_owned(), rest.join(":"))),
-        _ => Err(format!(
-            "\"{spec}\" has no file on the board: use HOST[:PORT]:PATH, e.g. 192.168.4.1:/main.py"
-        )),
-    }
-}
-
-/// With `--port`: the path of a `:PATH` argument (mpremote's form).
-fn port_path(spec: &str) -> Result<String, String> {
-    spec.strip_prefix(':').map(str::to_owned).ok_or_else(|| {
-        format!("\"{spec}\": with --port, write board paths as :PATH, e.g. :/main.py")
-    })
-}
-
-/// Splits a remote argument: `HOST[:PORT]:PATH`, or `:PATH` with `--port`.
-fn remote_of(spec: &str, conn: &Conn) -> Result<(String, String), String> {
-    if conn.port.is_some() {
-        return Ok((String::new(), port_path(spec)?));
-    }
-    split_remote(spec)
-}
-
-/// Where to connect: the serial port, or the WebREPL board at `host` (password asked here).
-fn connect_to(host: &str, conn: &Conn) -> client::Target {
-    if let Some(port) = &conn.port {
-        if conn.url.is_some() {
-            fail(2, "give either --port or --url, not both");
-        }
-        return client::Target::Serial {
-            port: port.clone(),
-            baud: conn.baud,
-        };
-    }
-    client::Target::WebRepl {
-        url: board(host, conn),
-        password: password(conn),
-    }
-}
-
-/// A positional HOST, which `--port` replaces.
-fn host_arg(host: Option<String>, conn: &Conn) -> String {
-    match (host, &conn.port) {
-        (Some(h), Some(_)) => fail(2, format!("\"{h}\": with --port there is no HOST argument")),
-        (Some(h), None) => h,
-        (None, _) => String::new(),
-    }
-}
-
-fn board(host: &str, conn: &Conn) -> BoardUrl {
-    let text = conn.url.clone().unwrap_or_else(|| host.to_owned());
-    parse_board_url(&text).unwrap_or_else(|e| fail(2, e))
-}
-
-fn password(conn: &Conn) -> Password {
-    let text = match (&conn.password, std::env::var("WEBREPL_PASSWORD")) {
-        (Some(p), _) => p.clone(),
-        (None, Ok(p)) => p,
-        (None, Err(_)) if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("WebREPL password: ")
-                .unwrap_or_else(|e| fail(2, format!("cannot read the password: {e}")))
-        }
-        (None, Err(_)) => fail(2, "no password: give -p PASSWORD or set WEBREPL_PASSWORD"),
-    };
-    Password::new(&text).unwrap_or_else(|e| fail(2, e))
 }
 
 // One thread: the proxy's work is tiny per frame, and a round trip through it (a get waits for one
@@ -562,19 +336,6 @@ async fn fs_op(host: &str, conn: &Conn, op: FsOp) -> FsReply {
     }
 }
 
-/// Splits `HOST[:PORT][:PATH]`; the path may be empty.
-fn split_target(spec: &str) -> (String, String) {
-    if let Some((_, port)) = spec.split_once(':') {
-        if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
-            return (spec.to_owned(), String::new());
-        }
-    }
-    match split_remote(spec) {
-        Ok(hp) => hp,
-        Err(_) => (spec.to_owned(), String::new()),
-    }
-}
-
 /// The terminal in raw mode (keys as typed, no echo) while it lives; restored on drop.
 struct RawTerminal;
 
@@ -612,45 +373,5 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
             indicatif::ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_remote;
-
-    #[test]
-    fn ls_targets_may_omit_the_path() {
-        use super::split_target;
-        assert_eq!(
-            split_target("10.0.0.2:8266"),
-            ("10.0.0.2:8266".into(), "".into())
-        );
-        assert_eq!(split_target("10.0.0.2"), ("10.0.0.2".into(), "".into()));
-        assert_eq!(
-            split_target("10.0.0.2:/lib"),
-            ("10.0.0.2".into(), "/lib".into())
-        );
-        assert_eq!(
-            split_target("10.0.0.2:8266:/lib"),
-            ("10.0.0.2:8266".into(), "/lib".into())
-        );
-    }
-
-    #[test]
-    fn webrepl_cli_remote_forms() {
-        assert_eq!(
-            split_remote("192.168.4.1:/main.py").unwrap(),
-            ("192.168.4.1".into(), "/main.py".into())
-        );
-        assert_eq!(
-            split_remote("192.168.4.1:8266:main.py").unwrap(),
-            ("192.168.4.1:8266".into(), "main.py".into())
-        );
-        assert_eq!(
-            split_remote("esp.local:8000:/lib/").unwrap(),
-            ("esp.local:8000".into(), "/lib/".into())
-        );
-        assert!(split_remote("192.168.4.1").is_err());
     }
 }
