@@ -204,10 +204,12 @@ mod tests {
         );
         s.want(Link::WebRepl);
         let delays: Vec<u64> = (0..4)
-            .map(|_| match s.closed(&CloseReason::SoftReset, "reset".into()) {
-                Next::Retry { delay_ms, .. } => delay_ms,
-                other => panic!("{other:?}"),
-            })
+            .map(
+                |_| match s.closed(&CloseReason::SoftReset, "reset".into()) {
+                    Next::Retry { delay_ms, .. } => delay_ms,
+                    other => panic!("{other:?}"),
+                },
+            )
             .collect();
         assert_eq!(delays, vec![500, 1000, 2000, 2000]);
         assert_eq!(s.timer_fired(), Some(Link::WebRepl));
@@ -223,7 +225,12 @@ mod tests {
         let mut s = Supervisor::default();
         s.want(Link::WebRepl);
         let next = s.closed(&CloseReason::AccessDenied, "denied".into());
-        assert_eq!(next, Next::GiveUp { why: "denied".into() });
+        assert_eq!(
+            next,
+            Next::GiveUp {
+                why: "denied".into()
+            }
+        );
         assert_eq!(s.wanted(), None);
         s.want(Link::WebRepl);
         assert!(matches!(
@@ -266,7 +273,11 @@ mod tests {
         assert_eq!(next.why(), USB_LOST);
         assert!(!s.port_appeared(false), "a link is still open");
         assert!(s.port_appeared(true));
-        assert_eq!(s.timer_fired(), None, "the port event took the timer's place");
+        assert_eq!(
+            s.timer_fired(),
+            None,
+            "the port event took the timer's place"
+        );
         s.want(Link::WebRepl);
         assert!(!s.port_appeared(true), "a WebREPL link is wanted");
     }
@@ -277,7 +288,10 @@ mod tests {
         assert_eq!(explain(&lost, Link::Serial, ""), USB_LOST);
         let via_proxy = "ws://127.0.0.1:8267/ws://192.168.4.1:8266/";
         let text = explain(&CloseReason::ConnectFailed, Link::WebRepl, via_proxy);
-        assert!(text.starts_with("nothing answered at 127.0.0.1:8267"), "{text}");
+        assert!(
+            text.starts_with("nothing answered at 127.0.0.1:8267"),
+            "{text}"
+        );
         let direct = explain(
             &CloseReason::ConnectFailed,
             Link::WebRepl,

@@ -39,7 +39,10 @@ pub enum Show {
     /// A listing was asked for and has not come yet.
     ListBusy(bool),
     /// The folder's entries (the path bar shows `dir`).
-    Listing { dir: String, entries: Vec<Entry> },
+    Listing {
+        dir: String,
+        entries: Vec<Entry>,
+    },
     /// A program runs on the board: file commands wait for the prompt.
     WaitingForPrompt(bool),
     /// A new row for an upload or a download.
@@ -65,9 +68,15 @@ pub enum Show {
     /// The Cancel button for waiting uploads.
     Cancel(bool),
     /// A small text file in the viewer.
-    View { path: String, data: Vec<u8> },
+    View {
+        path: String,
+        data: Vec<u8>,
+    },
     /// Bytes for the browser to save as a file.
-    Save { name: String, data: Vec<u8> },
+    Save {
+        name: String,
+        data: Vec<u8>,
+    },
 }
 
 /// What a file operation in flight is for.
@@ -147,7 +156,9 @@ impl PanelModel {
             next_job: 0,
             out: VecDeque::new(),
         };
-        m.show(Show::Placeholder("Connect to a board to see its files.".into()));
+        m.show(Show::Placeholder(
+            "Connect to a board to see its files.".into(),
+        ));
         m
     }
 

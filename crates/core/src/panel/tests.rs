@@ -178,9 +178,9 @@ fn a_bad_name_fails_its_row_and_the_rest_of_the_batch_goes_on() {
     let r = rows(&s);
     assert_eq!(r[0].1, RowState::Failed);
     assert!(r[0].2.contains("use / to separate folders"), "{}", r[0].2);
-    assert!(s.iter().any(
-        |s| matches!(s, Show::Overall(o) if o.text == "1 of 2 files uploaded, 1 failed")
-    ));
+    assert!(s
+        .iter()
+        .any(|s| matches!(s, Show::Overall(o) if o.text == "1 of 2 files uploaded, 1 failed")));
 }
 
 #[test]
@@ -197,7 +197,10 @@ fn a_download_shows_progress_then_saves_under_its_name() {
     assert!(m.on_transfer_done(id, &got));
     let s = shows(&mut m);
     let r = rows(&s);
-    assert_eq!(r[1], (r[1].0, RowState::Active, "100 B / 400 B (25 %)".into()));
+    assert_eq!(
+        r[1],
+        (r[1].0, RowState::Active, "100 B / 400 B (25 %)".into())
+    );
     assert_eq!(r[2].1, RowState::Done);
     assert!(s.contains(&Show::Save {
         name: "big.bin".into(),
@@ -317,8 +320,17 @@ fn a_student_home_is_made_then_listed() {
             parents: true
         }]
     );
-    m.on_fs(&mut b, FsRef::Relay(RelayId(1)), FsState::Done(FsReply::Done));
-    assert_eq!(b.ops[1], FsOp::List { dir: "/alice".into() });
+    m.on_fs(
+        &mut b,
+        FsRef::Relay(RelayId(1)),
+        FsState::Done(FsReply::Done),
+    );
+    assert_eq!(
+        b.ops[1],
+        FsOp::List {
+            dir: "/alice".into()
+        }
+    );
     m.rename(&mut b, "/alice/a.py", "b.py");
     m.rename(&mut b, "/alice/a.py", "a.py");
     assert_eq!(
