@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::room::message::RelayId;
-use crate::{FsId, TransferId};
+use crate::{EntryKind, FsId, TransferId, TransferOutcome};
 
 /// A backend that records requests and numbers them, locally or as a room viewer would.
 struct Fake {
