@@ -105,6 +105,8 @@ struct UploadJob {
     target: String,
     size: u64,
     data: Option<TransferRef>,
+    /// Why its data transfer failed, if it did (said when the upload ends).
+    data_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -241,14 +243,18 @@ impl PanelModel {
     /// The link closed: nothing in flight will finish.
     pub fn disconnected(&mut self) {
         self.owners.clear();
-        self.uploads.clear();
+        let uploads = std::mem::take(&mut self.uploads);
         self.zip = None;
         self.tree_pending = false;
         self.listing = false;
         let mut open: Vec<JobId> = self.open_rows.keys().copied().collect();
         open.sort();
         for job in open {
-            self.row(job, RowState::Failed, "not connected any more".into(), None);
+            let why = uploads
+                .get(&job)
+                .and_then(|u| u.data_error.clone())
+                .unwrap_or_else(|| "not connected any more".into());
+            self.row(job, RowState::Failed, why, None);
         }
         self.show(Show::WaitingForPrompt(false));
         self.show(Show::Cancel(false));
@@ -398,7 +404,8 @@ impl PanelModel {
                 self.upload_ended(Some(b), job, size, Ok(()));
             }
             (FsWhat::Upload(job), FsState::Failed(e)) => {
-                self.upload_ended(Some(b), job, 0, Err(e.to_string()))
+                let why = self.uploads.get_mut(&job).and_then(|u| u.data_error.take());
+                self.upload_ended(Some(b), job, 0, Err(why.unwrap_or_else(|| e.to_string())))
             }
             (FsWhat::Tree(dir), FsState::Done(FsReply::Listing(entries))) => {
                 self.tree_pending = false;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::room::message::RelayId;
-use crate::{EntryKind, FsId, TransferId, TransferOutcome};
+use crate::{EntryKind, FsError, FsId, TransferId, TransferOutcome};
 
 /// A backend that records requests and numbers them, locally or as a room viewer would.
 struct Fake {
@@ -341,4 +341,24 @@ fn a_student_home_is_made_then_listed() {
         }
     );
     assert_eq!(b.ops.len(), 3);
+}
+
+#[test]
+fn an_upload_whose_data_failed_names_that_cause() {
+    let mut m = PanelModel::new();
+    let mut b = Fake::new(false);
+    let job = m.add_uploads(&b, "/", &[("big.bin".into(), 9)])[0].expect("a job");
+    m.upload_read(&mut b, job, vec![0; 9]);
+    let lost = "the connection was lost during the transfer";
+    assert!(m.on_transfer_failed(TransferRef::Local(TransferId(2)), lost));
+    m.on_fs(
+        &mut b,
+        FsRef::Local(FsId(1)),
+        FsState::Failed(FsError::ConnectionLost),
+    );
+    let s = shows(&mut m);
+    assert_eq!(
+        rows(&s).last().map(|r| (r.1, r.2.clone())),
+        Some((RowState::Failed, lost.into()))
+    );
 }

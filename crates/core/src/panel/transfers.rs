@@ -71,6 +71,7 @@ impl PanelModel {
                             target,
                             size: *size,
                             data: None,
+                            data_error: None,
                         },
                     );
                     jobs.push(Some(job));
@@ -238,8 +239,12 @@ impl PanelModel {
             return false;
         };
         match what {
-            // The upload's end (an fs event) follows and says it.
-            TransferWhat::Upload(_) => {}
+            // The upload's end (an fs event) follows; the data's failure is the cause it names.
+            TransferWhat::Upload(job) => {
+                if let Some(u) = self.uploads.get_mut(&job) {
+                    u.data_error = Some(error.to_owned());
+                }
+            }
             TransferWhat::View(p) => {
                 self.show(Show::WaitingForPrompt(false));
                 self.show(Show::Note(None));
