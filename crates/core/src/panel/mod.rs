@@ -105,8 +105,6 @@ struct UploadJob {
     target: String,
     size: u64,
     data: Option<TransferRef>,
-    /// Why its data transfer failed, if it did (said when the upload ends).
-    data_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -243,18 +241,14 @@ impl PanelModel {
     /// The link closed: nothing in flight will finish.
     pub fn disconnected(&mut self) {
         self.owners.clear();
-        let uploads = std::mem::take(&mut self.uploads);
+        self.uploads.clear();
         self.zip = None;
         self.tree_pending = false;
         self.listing = false;
         let mut open: Vec<JobId> = self.open_rows.keys().copied().collect();
         open.sort();
         for job in open {
-            let why = uploads
-                .get(&job)
-                .and_then(|u| u.data_error.clone())
-                .unwrap_or_else(|| "not connected any more".into());
-            self.row(job, RowState::Failed, why, None);
+            self.row(job, RowState::Failed, "not connected any more".into(), None);
         }
         self.show(Show::WaitingForPrompt(false));
         self.show(Show::Cancel(false));
@@ -404,8 +398,7 @@ impl PanelModel {
                 self.upload_ended(Some(b), job, size, Ok(()));
             }
             (FsWhat::Upload(job), FsState::Failed(e)) => {
-                let why = self.uploads.get_mut(&job).and_then(|u| u.data_error.take());
-                self.upload_ended(Some(b), job, 0, Err(why.unwrap_or_else(|| e.to_string())))
+                self.upload_ended(Some(b), job, 0, Err(e.to_string()))
             }
             (FsWhat::Tree(dir), FsState::Done(FsReply::Listing(entries))) => {
                 self.tree_pending = false;

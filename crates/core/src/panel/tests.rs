@@ -344,21 +344,28 @@ fn a_student_home_is_made_then_listed() {
 }
 
 #[test]
-fn an_upload_whose_data_failed_names_that_cause() {
+fn an_upload_that_failed_says_why_with_its_target() {
     let mut m = PanelModel::new();
     let mut b = Fake::new(false);
-    let job = m.add_uploads(&b, "/", &[("big.bin".into(), 9)])[0].expect("a job");
+    let job = m.add_uploads(&b, "/", &[("main.py".into(), 9)])[0].expect("a job");
     m.upload_read(&mut b, job, vec![0; 9]);
-    let lost = "the connection was lost during the transfer";
-    assert!(m.on_transfer_failed(TransferRef::Local(TransferId(2)), lost));
+    // The data's failure names the temporary file; the upload's end names the target.
+    assert!(m.on_transfer_failed(TransferRef::Local(TransferId(2)), "lost: /.webrepl-1.part"));
+    let failed = FsError::Upload {
+        path: "/main.py".into(),
+        message: "the connection was lost".into(),
+    };
     m.on_fs(
         &mut b,
         FsRef::Local(FsId(1)),
-        FsState::Failed(FsError::ConnectionLost),
+        FsState::Failed(failed.clone()),
     );
     let s = shows(&mut m);
     assert_eq!(
         rows(&s).last().map(|r| (r.1, r.2.clone())),
-        Some((RowState::Failed, lost.into()))
+        Some((RowState::Failed, failed.to_string()))
     );
+    assert!(s
+        .iter()
+        .any(|s| matches!(s, Show::Overall(o) if o.text == "0 of 1 files uploaded, 1 failed")));
 }

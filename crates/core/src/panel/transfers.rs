@@ -71,7 +71,6 @@ impl PanelModel {
                             target,
                             size: *size,
                             data: None,
-                            data_error: None,
                         },
                     );
                     jobs.push(Some(job));
@@ -239,12 +238,8 @@ impl PanelModel {
             return false;
         };
         match what {
-            // The upload's end (an fs event) follows; the data's failure is the cause it names.
-            TransferWhat::Upload(job) => {
-                if let Some(u) = self.uploads.get_mut(&job) {
-                    u.data_error = Some(error.to_owned());
-                }
-            }
+            // The upload's end (an fs event) follows and says it, naming the target.
+            TransferWhat::Upload(_) => {}
             TransferWhat::View(p) => {
                 self.show(Show::WaitingForPrompt(false));
                 self.show(Show::Note(None));
