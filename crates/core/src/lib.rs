@@ -12,7 +12,9 @@
 //! its sections: [`login`] and [`utf8`] ("Terminal"), [`transfer`] ("Files"), [`control`] and
 //! [`paste`] ("Control keys"), [`files`] over [`rawrepl`] (raw-REPL scripts: list, delete,
 //! rename, mkdir, safe uploads), [`fileread`] (downloads streamed through the raw REPL, "Speed"),
-//! [`reconnect`] ("Resets"). [`room`] is the Edrys room (`docs/edrys.md`).
+//! [`reconnect`] ("Resets") with its [`supervisor`] (which link is wanted, when to retry, what
+//! to say). [`room`] is the Edrys room (`docs/edrys.md`). [`panel`] is the file panel's model,
+//! with [`owners`]: what each transfer and file operation in flight is for, by typed id.
 
 pub mod address;
 pub mod control;
