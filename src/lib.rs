@@ -6,8 +6,8 @@
 //! - [`serial`]: Web Serial, a USB board's port as the session's byte stream;
 //! - [`lna`]: the facts for telling a Local Network Access block from a refused connection;
 //! - [`term`] (feature `ui`): xterm.js; [`term_output`] paces output into it (core `pacer`);
-//! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, files, status);
-//! - [`panel`] (feature `ui`): the board's files beside the terminal; [`zip`] for folder downloads.
+//! - [`page`] (feature `ui`): the standalone page's DOM (connect, password, status, Edrys);
+//! - [`panel`] (feature `ui`): the board's files beside the terminal (the core's panel model drawn).
 
 pub mod clock;
 pub mod connection;
@@ -26,7 +26,6 @@ pub mod socket;
 pub mod term;
 #[cfg(feature = "ui")]
 pub mod term_output;
-pub mod zip;
 
 #[cfg(all(feature = "ui", target_arch = "wasm32"))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]

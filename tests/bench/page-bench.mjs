@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { spawn } from 'node:child_process';
-import { launch, openPage, connect, startBoard, closedPort, PASSWORD, DIST, ROOT } from '../e2e/support.mjs';
+import { launch, openPage, connect, panelDownload, startBoard, closedPort, PASSWORD, DIST, ROOT } from '../e2e/support.mjs';
 
 const MB = 1024 * 1024;
 const rows = [];
@@ -117,13 +117,11 @@ row('page size (all files)', `${(size.raw / 1024).toFixed(0)} KB raw, ${(size.gz
 
 const data = Buffer.alloc(MB);
 for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 10)) & 0xff;
-const file = `/tmp/bench-1mb-${process.pid}.bin`;
 const env = await launch({ root: ROOT });
 // BENCH_ONLY=faithful runs only the faithful board's rows.
 if (process.env.BENCH_ONLY !== 'faithful') {
 boardKind = 'instant';
 const board = await startBoard({ port: 0, password: PASSWORD, instant: true });
-fs.writeFileSync(file, data);
 
 // What the board side allows without a browser: a raw Node client.
 const raw = await rawClient(board.port);
@@ -166,22 +164,20 @@ const pageRound = async () => {
   await page.waitForSelector('#fs-list li[data-name="boot.py"]');
   const puts = [];
   for (let i = 0; i < PUTS; i++) {
-    await page.evaluate(() => { document.querySelector('#uploads').innerHTML = ''; });
-    await page.setInputFiles('#file-input', file);
-    await page.fill('#uploads li .dest', 'page.bin');
-    await page.click('#send');
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000, polling: 5 });
+    // The panel's upload (put to a temporary name, then renamed): one batch, one row.
+    await page.evaluate(() => { document.querySelector('#fs-jobs').innerHTML = ''; });
+    await page.setInputFiles('#fs-files', { name: 'page.bin', mimeType: 'application/octet-stream', buffer: data });
+    await page.waitForSelector('#fs-jobs li[data-state=done]', { timeout: 60_000, polling: 5 });
     // The transfer's own time, from the row (excludes reading the File and this polling).
-    puts.push(Number(await page.getAttribute('#uploads li[data-state=done]', 'data-ms')));
+    puts.push(Number(await page.getAttribute('#fs-jobs li[data-state=done]', 'data-ms')));
     if (!(await board.readFile('page.bin')).equals(data)) throw new Error('page put differs');
   }
   pg.put.push(median(puts));
-  await page.evaluate(() => { document.querySelector('#downloads').innerHTML = ''; });
-  await page.fill('#get-name', 'page.bin');
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#get')]);
+  await page.evaluate(() => { document.querySelector('#fs-gets').innerHTML = ''; });
+  const dl = await panelDownload(page, 'page.bin', { timeout: 60_000 });
   if (!fs.readFileSync(await dl.path()).equals(data)) throw new Error('page get differs');
-  await page.waitForSelector('#downloads li[data-state=done]');
-  pg.get.push(Number(await page.getAttribute('#downloads li[data-state=done]', 'data-ms')));
+  await page.waitForSelector('#fs-gets li[data-state=done]');
+  pg.get.push(Number(await page.getAttribute('#fs-gets li[data-state=done]', 'data-ms')));
   await page.click('#connect'); // disconnect: the board takes one session
   await page.waitForSelector('#status[data-state=disconnected]');
   await pause(200);
@@ -304,16 +300,15 @@ async function onLink(link, fn, query = '') {
     await pause(300);
   }
 }
-/** Gets `name` through the Get form `n` times; the transfers' own times (the rows' data-ms). */
+/** Downloads `name` with the file panel's ⤓ `n` times; the transfers' own times (the rows' data-ms). */
 async function pageGets(p, name, want, n) {
   const times = [];
   for (let i = 0; i < n; i++) {
-    await p.evaluate(() => { document.querySelector('#downloads').innerHTML = ''; });
-    await p.fill('#get-name', name);
-    const [dl] = await Promise.all([p.waitForEvent('download', { timeout: 400_000 }), p.click('#get')]);
+    await p.evaluate(() => { document.querySelector('#fs-gets').innerHTML = ''; });
+    const dl = await panelDownload(p, name, { timeout: 400_000 });
     if (!fs.readFileSync(await dl.path()).equals(want)) throw new Error(`page get of ${name} differs`);
-    await p.waitForSelector('#downloads li[data-state=done]');
-    times.push(Number(await p.getAttribute('#downloads li[data-state=done]', 'data-ms')));
+    await p.waitForSelector('#fs-gets li[data-state=done]');
+    times.push(Number(await p.getAttribute('#fs-gets li[data-state=done]', 'data-ms')));
   }
   return times;
 }
@@ -424,7 +419,6 @@ for (const link of ['direct', 'proxy']) {
 proxy.kill();
 await real.close();
 await env.close();
-fs.rmSync(file, { force: true });
 
 const heads = ['what', 'board', 'measured', 'target'];
 const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));

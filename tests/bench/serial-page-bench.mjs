@@ -4,17 +4,13 @@
 // "Connect USB board" (port already granted) → `>>> `, and a 100 KB put and get through the
 // page (Send, then Get: raw REPL, raw-paste put, escaped get). Prints one table.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launch, waitForTerminal, ROOT } from '../e2e/support.mjs';
+import { launch, panelDownload, waitForTerminal, ROOT } from '../e2e/support.mjs';
 import { startSerialBridge } from '../e2e/serial/bridge.mjs';
 
 const CONNECTS = 7;
 const SIZE = 100 * 1024;
 const data = Buffer.alloc(SIZE);
 for (let i = 0; i < SIZE; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
-const file = path.join(os.tmpdir(), `serial-bench-${process.pid}.bin`);
-fs.writeFileSync(file, data);
 
 const rows = [];
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -52,16 +48,15 @@ for (const baud of [0, 115200]) {
   rows.push([`Connect USB board (granted) → >>>, median of ${CONNECTS}`, boardText, `${Math.round(median(connects))} ms (slowest ${Math.round(Math.max(...connects))} ms)`, '≤ 1 s']);
 
   await waitForTerminal(page, />>>$/);
-  await page.setInputFiles('#file-input', file);
-  await page.fill('#uploads li .dest', 'bench.bin');
+  await page.waitForSelector('#fs-list li[data-name="boot.py"]', { timeout: 30_000 });
   let t0 = Date.now();
-  await page.click('#send');
-  await page.waitForSelector('#uploads li[data-state=done]', { timeout: 120_000, polling: 5 });
+  await page.setInputFiles('#fs-files', { name: 'bench.bin', mimeType: 'application/octet-stream', buffer: data });
+  await page.waitForSelector('#fs-jobs li[data-state=done]', { timeout: 120_000, polling: 5 });
   const put = (Date.now() - t0) / 1000;
   if (!(await bridge.board.readFile('/bench.bin')).equals(data)) throw new Error('the board file differs');
-  await page.fill('#get-name', 'bench.bin');
+  await page.waitForSelector('#fs-list li[data-name="bench.bin"]', { timeout: 30_000 });
   t0 = Date.now();
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#get')]);
+  const dl = await panelDownload(page, 'bench.bin', { timeout: 120_000 });
   const got = fs.readFileSync(await dl.path());
   const get = (Date.now() - t0) / 1000;
   if (!got.equals(data)) throw new Error('the downloaded file differs');
@@ -69,14 +64,13 @@ for (const baud of [0, 115200]) {
   const line = baud / 10;
   const rate = (s) => `${(SIZE / 1024 / s).toFixed(1)} KB/s (${s.toFixed(2)} s${baud ? `, ${Math.round((SIZE / s / line) * 100)} % of the line` : ''})`;
   const target = baud ? '≥ 80 % of the line' : '≥ 500 KB/s';
-  rows.push(['page put of 100 KB (Send → done)', boardText, rate(put), target]);
-  rows.push(['page get of 100 KB (Get → download)', boardText, rate(get), target]);
+  rows.push(['page upload of 100 KB (panel: picked → done)', boardText, rate(put), target]);
+  rows.push(['page download of 100 KB (panel ⤓ → download)', boardText, rate(get), target]);
   await page.click('#connect');
   await page.close();
   await bridge.close();
   await env.close();
 }
-fs.rmSync(file, { force: true });
 
 const heads = ['what', 'board', 'measured', 'target'];
 const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launch, startBoard, waitForTerminal, type, DIST, PASSWORD } from './support.mjs';
+import { launch, panelUpload, panelDownload, startBoard, waitForTerminal, type, DIST, PASSWORD } from './support.mjs';
 import { serveStatic } from '../../tools/static-server.mjs';
 
 let env;
@@ -49,7 +49,7 @@ test('the board-served page boots the client from BASE, logs in to its own board
   await waitForTerminal(page, />>>$/);
   await type(page, 'print(1+1)\r');
   await waitForTerminal(page, /print\(1\+1\)\n2\n>>>$/);
-  // Upload through the file panel, then read it back with the Get form.
+  // Upload through the file panel, then download it again with its ⤓ button.
   const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join(''));
   const file = path.join(tmp, 'notes.txt');
   fs.writeFileSync(file, data);
@@ -57,8 +57,7 @@ test('the board-served page boots the client from BASE, logs in to its own board
   await page.setInputFiles('#fs-files', file);
   await page.waitForFunction(() => /files uploaded/.test(document.querySelector('#fs-progress-text').textContent), null, { timeout: 30_000 });
   assert.ok((await board.readFile('/notes.txt')).equals(data), 'the board has the uploaded bytes');
-  await page.fill('#get-name', 'notes.txt');
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('#get')]);
+  const download = await panelDownload(page, 'notes.txt');
   assert.equal(download.suggestedFilename(), 'notes.txt');
   assert.ok(fs.readFileSync(await download.path()).equals(data), 'the download equals the board file');
   await page.click('#connect'); // disconnect

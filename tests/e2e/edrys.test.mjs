@@ -3,7 +3,7 @@
 // to the virtual board from its stationConfig.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startBoard, waitForTerminal, terminalText, closedPort, ROOT, PASSWORD } from './support.mjs';
+import { launch, panelUpload, panelDownload, startBoard, waitForTerminal, terminalText, closedPort, ROOT, PASSWORD } from './support.mjs';
 import { host as openHost, frame, stationConnects, typeIn } from './edrys/room.mjs';
 
 let env;
@@ -128,7 +128,7 @@ test('a flood of output keeps the room usable, with a notice of what was left ou
   }
 });
 
-test('a teacher sends and gets files through the station; students cannot read the password file', async () => {
+test('a teacher uploads and downloads files through the station; students cannot read the password file', async () => {
   const page = await host({
     stationConfig: { websocket: `ws://127.0.0.1:${board.port}/` },
     users: [{ name: 'Station A', role: 'station' }, { name: 'alice', role: 'student' }, { name: 'Ms T', role: 'teacher' }],
@@ -137,17 +137,16 @@ test('a teacher sends and gets files through the station; students cannot read t
     await stationConnects(page);
     const teacher = await frame(page, 'Ms T');
     const alice = await frame(page, 'alice');
-    assert.equal(await alice.isVisible('#send-section'), false, 'students get no file panel');
+    // Students work in their own folder (the next test); the teacher's panel shows the board's root.
+    await teacher.waitForSelector('#fs-list li[data-name="boot.py"]', { timeout: 15_000 });
     const data = Buffer.alloc(40_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 255;
-    await teacher.setInputFiles('#file-input', { name: 'lesson.bin', mimeType: 'application/octet-stream', buffer: data });
-    await teacher.click('#send');
-    await teacher.waitForSelector('#uploads li[data-state=done]', { timeout: 15_000 });
+    await panelUpload(teacher, { name: 'lesson.bin', mimeType: 'application/octet-stream', buffer: data }, 15_000);
+    await teacher.waitForSelector('#fs-jobs li[data-state=done]');
     assert.ok((await board.readFile('lesson.bin')).equals(data), 'the board has the teacher\'s file');
-    await teacher.fill('#get-name', 'lesson.bin');
-    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), teacher.click('#get')]);
+    const dl = await panelDownload(teacher, 'lesson.bin', { timeout: 15_000, events: page });
     assert.ok((await import('node:fs')).readFileSync(await dl.path()).equals(data), 'the teacher downloaded the same bytes');
-    await teacher.waitForSelector('#downloads li[data-state=done]');
+    await teacher.waitForSelector('#fs-gets li[data-state=done]');
     // A student may not read the file that holds the board's password.
     await page.evaluate(() => window.sendAs('alice', 'webrepl:get', { id: 1, name: 'webrepl_cfg.py' }, new URL('/dist/index.html', location.href).href));
     await page.waitForFunction(() => window.__edrysLog.some((m) => m.subject === 'webrepl:xfer' && m.to === 'alice' && m.body.state === 'failed' && /password/.test(m.body.text)));

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, openPage, withPage as openWith, connect, waitForTerminal, type, paste, startBoard, closedPort, PASSWORD } from './support.mjs';
+import { launch, openPage, panelUpload, panelDownload, withPage as openWith, connect, waitForTerminal, type, paste, startBoard, closedPort, PASSWORD } from './support.mjs';
 
 let env;
 let board;
@@ -72,58 +72,51 @@ test('connection refused is explained', async () => {
   });
 });
 
-// The Get form on this direct link reads through the raw REPL; hex (?read=hex) here, since the
-// virtual board's binascii is micropython-lib's pure-Python one, whose b2a_base64 leaves the
-// interpreter's heap hundreds of MB larger (files.test.mjs covers base64, the default).
+// The panel's download on this direct link reads through the raw REPL; hex (?read=hex) here,
+// since the virtual board's binascii is micropython-lib's pure-Python one, whose b2a_base64
+// leaves the interpreter's heap hundreds of MB larger (files.test.mjs covers base64, the default).
 test('a 200 KB binary file is sent and got back byte-identical', async () => {
   const data = Buffer.alloc(200 * 1024);
   for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
-  const file = `/tmp/e2e-200k-${process.pid}.bin`;
-  fs.writeFileSync(file, data);
   const { gets } = board.stats;
   await withPage(board, async (page) => {
     await connect(page);
-    await page.setInputFiles('#file-input', file);
-    await page.fill('#uploads li .dest', 'big.bin');
-    await page.click('#send');
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 30_000 });
+    await panelUpload(page, { name: 'big.bin', mimeType: 'application/octet-stream', buffer: data });
+    await page.waitForSelector('#fs-jobs li[data-state=done]');
     assert.ok((await board.readFile('big.bin')).equals(data), 'the board has the exact bytes');
-    await page.fill('#get-name', 'big.bin');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#get')]);
+    const download = await panelDownload(page, 'big.bin');
     const got = fs.readFileSync(await download.path());
     assert.equal(download.suggestedFilename(), 'big.bin');
     assert.ok(got.equals(data), 'downloaded bytes equal the original');
-    await page.waitForSelector('#downloads li[data-state=done]');
+    await page.waitForSelector('#fs-gets li[data-state=done]');
     assert.equal(board.stats.gets, gets, 'read through the raw REPL, not the WebREPL get');
     // The terminal still works after the transfers.
     await type(page, 'print(6*7)\r');
     await waitForTerminal(page, /\n42\n>>>$/);
   }, { query: '&read=hex' });
-  fs.rmSync(file, { force: true });
 });
 
 test('a name over 63 bytes is refused with a clear message', async () => {
-  const file = `/tmp/e2e-small-${process.pid}.txt`;
-  fs.writeFileSync(file, 'x');
   await withPage(board, async (page) => {
     await connect(page);
-    await page.setInputFiles('#file-input', file);
-    await page.fill('#uploads li .dest', 'n'.repeat(64));
-    await page.click('#send');
-    await page.waitForSelector('#uploads li[data-state=failed]');
-    assert.match(await page.textContent('#uploads li .state'), /at most 63/);
+    await panelUpload(page, { name: 'n'.repeat(64), mimeType: 'text/plain', buffer: Buffer.from('x') });
+    await page.waitForSelector('#fs-jobs li[data-state=failed]');
+    assert.match(await page.textContent('#fs-jobs li .state'), /at most 63/);
   });
-  fs.rmSync(file, { force: true });
 });
 
 test('a WebREPL get (?get=wa) of a missing file gives a clear message and the page reconnects', async () => {
-  const gets = board.stats.gets;
+  await board.writeFile('/no_such_file.txt', 'soon gone');
   await withPage(board, async (page) => {
     await connect(page);
-    await page.fill('#get-name', 'no_such_file.txt');
-    await page.click('#get');
-    await page.waitForSelector('#downloads li[data-state=failed]');
-    assert.match(await page.textContent('#downloads li .state'), /not found/);
+    // Listed, then removed behind the panel's back: its download asks for a missing file.
+    await page.waitForSelector('#fs-list li[data-name="no_such_file.txt"]');
+    await type(page, "import os; os.remove('no_such_file.txt')\r");
+    await waitForTerminal(page, /os\.remove[^\n]*\n>>>$/);
+    const gets = board.stats.gets;
+    await page.click('#fs-list li[data-name="no_such_file.txt"] .dl');
+    await page.waitForSelector('#fs-gets li[data-state=failed]');
+    assert.match(await page.textContent('#fs-gets li .state'), /not found/);
     assert.equal(board.stats.gets, gets + 1, 'the WebREPL get reached the board');
     await page.waitForSelector('#status[data-state=connected]', { timeout: 10_000 });
     await type(page, 'print(3+4)\r');
@@ -204,29 +197,26 @@ test('a second client is told that another one is connected', async () => {
 
 test('the link dropping during a transfer is reported clearly', async () => {
   const flaky = await startBoard({ port: 0, password: PASSWORD, dropAfterBytes: 50_000 });
-  const file = `/tmp/e2e-drop-${process.pid}.bin`;
-  fs.writeFileSync(file, Buffer.alloc(150_000, 1));
+  const name = `e2e-drop-${process.pid}.bin`;
   try {
     await withPage(flaky, async (page) => {
       await connect(page);
-      await page.setInputFiles('#file-input', file);
-      await page.click('#send');
-      await page.waitForSelector('#uploads li[data-state=failed]', { timeout: 10_000 });
-      assert.match(await page.textContent('#uploads li .state'), /connection was lost during the transfer/);
-      // A plain put writes as data arrives, as a board does: the cut leaves a truncated file
-      // (the file panel's safe upload is the remedy; see files.test.mjs).
-      const left = await flaky.readFile('e2e-drop-' + process.pid + '.bin');
-      assert.ok(left && left.length < 150_000, 'the board holds a truncated file');
+      await page.setInputFiles('#fs-files', { name, mimeType: 'application/octet-stream', buffer: Buffer.alloc(150_000, 1) });
+      await page.waitForSelector('#fs-jobs li[data-state=failed]', { timeout: 10_000 });
+      assert.match(await page.textContent('#fs-jobs li .state'), /connection was lost during the transfer/);
+      // The panel's upload is safe: the cut leaves no truncated file under the name (a plain
+      // put would, as a board writes as data arrives; files.test.mjs covers the cleanup).
+      assert.equal(await flaky.readFile(name), null, 'no truncated file under the name');
     });
   } finally {
-    fs.rmSync(file, { force: true });
     await flaky.close();
   }
 });
 
-test('files dropped onto the page are queued with editable names', async () => {
+test('files dropped onto the page upload into the panel\'s folder, and can be renamed there', async () => {
   await withPage(board, async (page) => {
     await connect(page);
+    await page.waitForSelector('#fs-list li[data-name="boot.py"]');
     await page.evaluate(() => {
       const dt = new DataTransfer();
       dt.items.add(new File(['print("dropped")\n'], 'dropped.py', { type: 'text/x-python' }));
@@ -234,12 +224,12 @@ test('files dropped onto the page are queued with editable names', async () => {
       document.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     });
-    await page.waitForSelector('#uploads li:nth-child(2)');
-    await page.fill('#uploads li:nth-child(1) .dest', 'lib_dropped.py');
-    await page.click('#send');
-    await page.waitForFunction(() => document.querySelectorAll('#uploads li[data-state=done]').length === 2);
-    assert.equal((await board.readFile('lib_dropped.py')).toString(), 'print("dropped")\n');
+    await page.waitForFunction(() => document.querySelectorAll('#fs-jobs li[data-state=done]').length === 2, null, { timeout: 15_000 });
     assert.equal((await board.readFile('second.txt')).toString(), 'x');
+    page.once('dialog', (d) => d.accept('lib_dropped.py'));
+    await page.click('#fs-list li[data-name="dropped.py"] .ren');
+    await page.waitForSelector('#fs-list li[data-name="lib_dropped.py"]');
+    assert.equal((await board.readFile('lib_dropped.py')).toString(), 'print("dropped")\n');
     await type(page, 'exec(open("lib_dropped.py").read())\r');
     await waitForTerminal(page, /\ndropped\n>>>$/);
   });

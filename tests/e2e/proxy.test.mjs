@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { launch, openPage, connect, waitForTerminal, type, startBoard, closedPort, terminalText, PASSWORD, ROOT } from './support.mjs';
+import { launch, panelUpload, panelDownload, openPage, connect, waitForTerminal, type, startBoard, closedPort, terminalText, PASSWORD, ROOT } from './support.mjs';
 
 const BIN = path.join(ROOT, 'target/debug/webrepl');
 let env;
@@ -48,18 +48,12 @@ test('through webrepl proxy: terminal, a 300 KB WebREPL get and a put byte-ident
 
     // Through the proxy the page uses the WebREPL get (read ahead by the proxy).
     const gets = board.stats.gets;
-    await page.fill('#get-name', 'big.bin');
-    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#get')]);
+    const dl = await panelDownload(page, 'big.bin', { timeout: 60_000 });
     assert.ok(fs.readFileSync(await dl.path()).equals(data), 'the download is byte-identical');
     assert.equal(board.stats.gets, gets + 1, 'one WebREPL get');
 
-    const up = path.join(env.tmp ?? '/tmp', `proxy-put-${process.pid}.bin`);
-    fs.writeFileSync(up, data.subarray(0, 100 * 1024));
-    await page.setInputFiles('#file-input', up);
-    await page.fill('#uploads li .dest', 'up.bin');
-    await page.click('#send');
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000 });
-    fs.rmSync(up, { force: true });
+    await panelUpload(page, { name: 'up.bin', mimeType: 'application/octet-stream', buffer: data.subarray(0, 100 * 1024) }, 60_000);
+    await page.waitForSelector('#fs-jobs li[data-state=done]');
     assert.ok((await board.readFile('/up.bin')).equals(data.subarray(0, 100 * 1024)), 'the upload is byte-identical');
 
     // A long print arrives merged and whole: the last lines in order, then the prompt.

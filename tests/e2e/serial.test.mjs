@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launch, startBoard, waitForTerminal, terminalText, type, paste, ROOT, PASSWORD } from './support.mjs';
+import { launch, panelUpload, panelDownload, startBoard, waitForTerminal, terminalText, type, paste, ROOT, PASSWORD } from './support.mjs';
 import { startSerialBridge, fakeSerialScript } from './serial/bridge.mjs';
 import { host as openHost, frame } from './edrys/room.mjs';
 
@@ -88,13 +88,11 @@ test('a 200 KB binary file is sent and got back byte-identical through the raw R
   const page = await openPage();
   try {
     await usbConnect(page);
-    await page.setInputFiles('#file-input', file);
-    await page.fill('#uploads li .dest', 'big.bin');
-    await page.click('#send');
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 120_000 });
+    await page.waitForSelector('#fs-list li[data-name="boot.py"]', { timeout: 30_000 });
+    await panelUpload(page, { name: 'big.bin', mimeType: 'application/octet-stream', buffer: data }, 120_000);
+    await page.waitForSelector('#fs-jobs li[data-state=done]');
     assert.ok((await bridge.board.readFile('/big.bin')).equals(data), 'the board has the exact bytes');
-    await page.fill('#get-name', 'big.bin');
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#get')]);
+    const download = await panelDownload(page, 'big.bin', { timeout: 120_000 });
     assert.ok(fs.readFileSync(await download.path()).equals(data), 'downloaded bytes equal the original');
     assert.equal(bridge.board.stats.droppedInputBytes, 0, 'the board lost no input');
     await type(page, 'print(6*7)\r');

@@ -79,6 +79,23 @@ export async function connect(page) {
   await waitForTerminal(page, />>>$/);
 }
 
+/** Uploads through the file panel into the folder it shows (`files`: paths, or Playwright's
+ *  `{ name, mimeType, buffer }`), then waits until the batch has settled (every row done or
+ *  failed). `page` may be a frame. */
+export async function panelUpload(page, files, timeout = 30_000) {
+  await page.setInputFiles('#fs-files', files);
+  await page.waitForFunction(() => /files uploaded/.test(document.querySelector('#fs-progress-text').textContent), null, { timeout });
+}
+
+/** Downloads `name`, listed in the folder the file panel shows, with its ⤓ button; returns the
+ *  browser's download (`events`: the page that sees downloads, for a frame its page). */
+export async function panelDownload(page, name, { timeout = 30_000, events = page } = {}) {
+  const button = page.locator(`#fs-list li[data-name="${name}"] .dl`);
+  await button.waitFor({ timeout });
+  const [download] = await Promise.all([events.waitForEvent('download', { timeout }), button.click()]);
+  return download;
+}
+
 /** The terminal's whole text (scrollback included): lines right-trimmed, joined with \n. */
 export async function terminalText(page) {
   return page.evaluate(() => {

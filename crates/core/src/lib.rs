@@ -12,7 +12,9 @@
 //! its sections: [`login`] and [`utf8`] ("Terminal"), [`transfer`] ("Files"), [`control`] and
 //! [`paste`] ("Control keys"), [`files`] over [`rawrepl`] (raw-REPL scripts: list, delete,
 //! rename, mkdir, safe uploads), [`fileread`] (downloads streamed through the raw REPL, "Speed"),
-//! [`reconnect`] ("Resets"). [`room`] is the Edrys room (`docs/edrys.md`).
+//! [`reconnect`] ("Resets") with its [`supervisor`] (which link is wanted, when to retry, what
+//! to say). [`room`] is the Edrys room (`docs/edrys.md`). [`panel`] is the file panel's model,
+//! with [`owners`]: what each transfer and file operation in flight is for, by typed id.
 
 pub mod address;
 pub mod control;
@@ -21,7 +23,9 @@ pub mod files;
 pub mod filewrite;
 pub mod lna;
 pub mod login;
+pub mod owners;
 pub mod pacer;
+pub mod panel;
 pub mod paste;
 pub mod project;
 pub mod prompt;
@@ -32,6 +36,7 @@ pub mod reconnect;
 pub mod room;
 pub mod session;
 pub mod station;
+pub mod supervisor;
 pub mod tail;
 pub mod transfer;
 pub mod utf8;

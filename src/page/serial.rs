@@ -3,14 +3,17 @@
 //! board to come back (`connect` events, and a look at the granted ports every second), and the
 //! Edrys station whose config says `serial: true`.
 
-use super::*;
+use std::rc::Rc;
+use webrepl_core::supervisor::Link;
+use webrepl_core::SessionConfig;
+
+use super::{storage, Page};
+use crate::connection::Connection;
+use crate::dom::listen;
 use crate::serial::{self, Found, SerialError};
 
 const KEY_BAUD: &str = "webrepl.serial.baud";
 const DEFAULT_BAUD: u32 = 115_200;
-
-/// What a lost USB link is reported as.
-pub(super) const LOST: &str = "the USB board went away (unplugged, or its USB port reset). Plug it back in: the page reconnects when its port is back (if it does not, press Connect USB board: browsers forget a board without a USB serial number when it is unplugged)";
 
 impl Page {
     /// The button, the baud field (`?baud=` or the last one used), and `connect` events.
@@ -38,16 +41,13 @@ impl Page {
             let p = self.clone();
             listen(&s, "connect", move |_: web_sys::Event| {
                 // A board came back: if it is the one wanted, reconnect at once.
-                if p.wanted.get() && p.serial_mode.get() && p.conn_closed() {
+                let closed = p.conn_closed();
+                if p.sup.borrow_mut().port_appeared(closed) {
                     p.cancel_reconnect();
                     p.serial_connect(false);
                 }
             });
         }
-    }
-
-    fn conn_closed(&self) -> bool {
-        self.conn.borrow().as_ref().is_none_or(|c| c.is_closed())
     }
 
     fn baud(&self) -> Result<u32, String> {
@@ -68,7 +68,8 @@ impl Page {
             self.show_message(&SerialError::Unsupported.to_string(), false);
             return;
         }
-        if self.wanted.get() && self.serial_mode.get() && !self.conn_closed() {
+        let wanted = self.sup.borrow().wanted();
+        if wanted == Some(Link::Serial) && !self.conn_closed() {
             if ask {
                 self.show_message(
                     "Already connected to the USB board (press Disconnect first to pick another).",
@@ -87,13 +88,12 @@ impl Page {
         if let Some(s) = storage() {
             let _ = s.set_item(KEY_BAUD, &baud.to_string());
         }
-        if self.wanted.get() && !self.serial_mode.get() {
+        if wanted == Some(Link::WebRepl) {
             self.disconnect();
         }
         self.cancel_reconnect();
-        let was_wanted = self.wanted.get() && self.serial_mode.get();
-        self.wanted.set(true);
-        self.serial_mode.set(true);
+        let was_wanted = wanted == Some(Link::Serial);
+        self.sup.borrow_mut().want(Link::Serial);
         self.els.connect.set_text_content(Some("Disconnect"));
         if !was_wanted {
             self.set_status("connecting", "Looking for the USB board…");
@@ -111,8 +111,7 @@ impl Page {
                     Err(e) => return p.serial_failed(&e.to_string()),
                 },
                 Found::NotGranted => {
-                    p.wanted.set(false);
-                    p.serial_mode.set(false);
+                    p.sup.borrow_mut().stop();
                     p.els.connect.set_text_content(Some("Connect"));
                     p.set_status("disconnected", "Choose the USB board");
                     p.show_message(
@@ -121,10 +120,13 @@ impl Page {
                     );
                     return;
                 }
-                Found::Absent => return p.wait_for_port(),
+                Found::Absent => {
+                    let next = p.sup.borrow_mut().port_absent();
+                    return p.after_close(&next);
+                }
             };
             // The user may have pressed Disconnect meanwhile.
-            if !(p.wanted.get() && p.serial_mode.get()) {
+            if p.sup.borrow().wanted() != Some(Link::Serial) {
                 return;
             }
             serial::remember(&port);
@@ -133,47 +135,19 @@ impl Page {
     }
 
     fn serial_failed(&self, text: &str) {
-        self.wanted.set(false);
-        self.serial_mode.set(false);
+        self.sup.borrow_mut().stop();
         self.els.connect.set_text_content(Some("Connect"));
         self.set_status_with("error", "Not connected", text);
         self.show_message(text, false);
     }
 
     fn open_serial(self: &Rc<Self>, port: serial::SerialPort, baud: u32) {
-        let weak = Rc::downgrade(self);
-        let listener = Rc::new(move |e: Event| {
-            if let Some(p) = weak.upgrade() {
-                p.on_event(e);
-            }
-        });
-        let conn = Connection::open_serial(port, baud, SessionConfig::default(), listener);
+        let conn = Connection::open_serial(port, baud, SessionConfig::default(), self.listener());
         self.set_status(
             "connecting",
             &format!("Opening {} at {baud} baud…", conn.url()),
         );
         *self.conn.borrow_mut() = Some(conn);
-    }
-
-    /// The board was unplugged: say so, and look again when a port appears or in a second.
-    fn wait_for_port(self: &Rc<Self>) {
-        self.set_status_with("reconnecting", "Waiting for the USB board…", LOST);
-        self.show_message(LOST, true);
-        let Some(w) = web_sys::window() else { return };
-        let weak = Rc::downgrade(self);
-        let cb = Closure::once_into_js(move || {
-            if let Some(p) = weak.upgrade() {
-                p.reconnect_timer.set(None);
-                if p.wanted.get() && p.serial_mode.get() && p.conn_closed() {
-                    p.serial_connect(false);
-                }
-            }
-        });
-        if let Ok(id) =
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 1000)
-        {
-            self.reconnect_timer.set(Some(id));
-        }
     }
 
     /// A station whose board is on its USB cable: no address or password; the port is picked
