@@ -563,7 +563,9 @@ impl Page {
                 }
                 let station = self.station.borrow().is_some();
                 let text = self.explain(&reason);
-                if reason.should_reconnect() || (station && !reason.is_final()) {
+                if self.serial_mode.get() && matches!(reason, CloseReason::Lost { .. }) {
+                    self.serial_lost(&text);
+                } else if reason.should_reconnect() || (station && !reason.is_final()) {
                     let delay = self.backoff.borrow_mut().next_delay();
                     self.term.borrow().notice(&format!(
                         "{text} (reconnecting in {:.1} s)",

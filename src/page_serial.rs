@@ -155,6 +155,40 @@ impl Page {
         *self.conn.borrow_mut() = Some(conn);
     }
 
+    /// The USB link was lost: the terminal says what happens next, which depends on whether the
+    /// port is still there (its USB reset: reopened after the backoff delay) or gone (unplugged:
+    /// the page waits for it to come back, however long).
+    pub(super) fn serial_lost(self: &Rc<Self>, text: &str) {
+        let p = self.clone();
+        let text = text.to_owned();
+        wasm_bindgen_futures::spawn_local(async move {
+            let found = serial::granted_port(true).await;
+            // The user may have pressed Disconnect meanwhile.
+            if !(p.wanted.get() && p.serial_mode.get()) {
+                return;
+            }
+            match found {
+                Ok(Found::Port(_)) => {
+                    let delay = p.backoff.borrow_mut().next_delay();
+                    let wait = format!("Reconnecting in {:.1} s…", delay as f64 / 1000.0);
+                    p.term.borrow().notice(&format!(
+                        "{text} (the port is still there: reopening it in {:.1} s)",
+                        delay as f64 / 1000.0
+                    ));
+                    p.set_status_with("reconnecting", &wait, &text);
+                    p.show_message(&text, true);
+                    p.schedule_reconnect(delay);
+                }
+                _ => {
+                    p.term
+                        .borrow()
+                        .notice(&format!("{text} (waiting for the board to come back)"));
+                    p.wait_for_port();
+                }
+            }
+        });
+    }
+
     /// The board was unplugged: say so, and look again when a port appears or in a second.
     fn wait_for_port(self: &Rc<Self>) {
         self.set_status_with("reconnecting", "Waiting for the USB board…", LOST);
