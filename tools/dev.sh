@@ -38,12 +38,13 @@ setup_node() {
 }
 
 setup_browser() {
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    log "installing Chromium and ChromeDriver (Debian packages)"
+  # socat makes the virtual serial board's pseudo-terminal (tools/virtual-board/serial.mjs).
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v socat >/dev/null; then
+    log "installing Chromium, ChromeDriver and socat (Debian packages)"
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo
     $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver socat
   fi
 }
 

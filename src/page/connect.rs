@@ -7,7 +7,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use webrepl_core::owners::{FsRef, TransferRef};
 use webrepl_core::supervisor::{explain, Link, Next};
-use webrepl_core::{Event, Password, RunState, SessionConfig, TransferId, TransferOutcome};
+use webrepl_core::{
+    CloseReason, Event, Password, RunState, SessionConfig, TransferId, TransferOutcome,
+};
 
 use super::fields::KEY_URL;
 use super::room::PageBoard;
@@ -156,6 +158,10 @@ impl Page {
                 let Some(link) = self.sup.borrow().wanted() else {
                     return;
                 };
+                if link == Link::Serial && matches!(reason, CloseReason::Lost { .. }) {
+                    // Whether it was unplugged or reset decides what happens next.
+                    return self.serial_lost();
+                }
                 let url = self.conn_url().unwrap_or_else(|| self.els.url.value());
                 let why = explain(&reason, link, &url);
                 let next = self.sup.borrow_mut().closed(&reason, why);
@@ -203,8 +209,11 @@ impl Page {
     pub(super) fn after_close(self: &Rc<Self>, next: &Next) {
         match next {
             Next::Nothing => {}
-            Next::Retry { delay_ms, .. } | Next::WaitForPort { delay_ms, .. } => {
-                if matches!(next, Next::Retry { .. }) {
+            Next::Retry { delay_ms, .. }
+            | Next::ReopenPort { delay_ms, .. }
+            | Next::WaitForPort { delay_ms, .. } => {
+                // A missing board is looked for every second: said once, by `serial_lost`.
+                if !matches!(next, Next::WaitForPort { .. }) {
                     self.term.borrow().notice(&next.notice());
                 }
                 self.set_status_with("reconnecting", &next.status(), next.why());

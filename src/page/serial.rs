@@ -4,7 +4,7 @@
 //! Edrys station whose config says `serial: true`.
 
 use std::rc::Rc;
-use webrepl_core::supervisor::Link;
+use webrepl_core::supervisor::{Link, Next};
 use webrepl_core::SessionConfig;
 
 use super::{storage, Page};
@@ -131,6 +131,21 @@ impl Page {
             }
             serial::remember(&port);
             p.open_serial(port, baud);
+        });
+    }
+
+    /// The USB link was lost: the terminal says what happens next, which depends on whether the
+    /// port is still there (a USB reset: reopened after the backoff delay) or gone (unplugged:
+    /// the page waits for it to come back, however long).
+    pub(super) fn serial_lost(self: &Rc<Self>) {
+        let p = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let there = matches!(serial::granted_port(true).await, Ok(Found::Port(_)));
+            let next = p.sup.borrow_mut().usb_lost(there);
+            if matches!(next, Next::WaitForPort { .. }) {
+                p.term.borrow().notice(&next.notice());
+            }
+            p.after_close(&next);
         });
     }
 

@@ -2,9 +2,10 @@
 // (tests/e2e/serial/fake-serial.js) carrying real bytes to the virtual serial board (real
 // MicroPython on a pty, 256-byte input buffer, paced to its baud rate or unthrottled). Rows:
 // "Connect USB board" (port already granted) → `>>> `, and a 100 KB put and get through the
-// page (Send, then Get: raw REPL, raw-paste put, escaped get). Prints one table.
+// page's file panel (upload, then ⤓: raw REPL, raw-paste put, escaped get), each timed inside
+// the page from its start to the done row / the download. Prints one table.
 import fs from 'node:fs';
-import { launch, panelDownload, waitForTerminal, ROOT } from '../e2e/support.mjs';
+import { launch, waitForTerminal, ROOT } from '../e2e/support.mjs';
 import { startSerialBridge } from '../e2e/serial/bridge.mjs';
 
 const CONNECTS = 7;
@@ -13,6 +14,39 @@ const data = Buffer.alloc(SIZE);
 for (let i = 0; i < SIZE; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
 
 const rows = [];
+
+/** Starts a put (the file panel's upload of `b64` as bench.bin) or a get (bench.bin's ⤓) from
+ * inside the page and times it there, until the upload's row is done or the download is handed
+ * to the browser (the test driver's own round trips stay out of the figure). */
+function timedInPage(page, kind, b64 = '') {
+  return page.evaluate(([kind, b64]) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind}: not done in 120 s`)), 120_000);
+    let t0 = 0;
+    const finish = () => { clearTimeout(timer); resolve(performance.now() - t0); };
+    if (kind === 'get') {
+      const click = HTMLAnchorElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function () {
+        HTMLAnchorElement.prototype.click = click;
+        finish();
+        return click.call(this);
+      };
+      t0 = performance.now();
+      document.querySelector('#fs-list li[data-name="bench.bin"] .dl').click();
+    } else {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'bench.bin', { type: 'application/octet-stream' }));
+      const input = document.querySelector('#fs-files');
+      const obs = new MutationObserver(() => {
+        if (document.querySelector('#fs-jobs li[data-state=done]')) { obs.disconnect(); finish(); }
+      });
+      obs.observe(document.querySelector('#fs-jobs'), { subtree: true, attributes: true, childList: true });
+      input.files = dt.files;
+      t0 = performance.now();
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }), [kind, b64]);
+}
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 for (const baud of [0, 115200]) {
@@ -49,16 +83,12 @@ for (const baud of [0, 115200]) {
 
   await waitForTerminal(page, />>>$/);
   await page.waitForSelector('#fs-list li[data-name="boot.py"]', { timeout: 30_000 });
-  let t0 = Date.now();
-  await page.setInputFiles('#fs-files', { name: 'bench.bin', mimeType: 'application/octet-stream', buffer: data });
-  await page.waitForSelector('#fs-jobs li[data-state=done]', { timeout: 120_000, polling: 5 });
-  const put = (Date.now() - t0) / 1000;
+  const put = (await timedInPage(page, 'put', data.toString('base64'))) / 1000;
   if (!(await bridge.board.readFile('/bench.bin')).equals(data)) throw new Error('the board file differs');
   await page.waitForSelector('#fs-list li[data-name="bench.bin"]', { timeout: 30_000 });
-  t0 = Date.now();
-  const dl = await panelDownload(page, 'bench.bin', { timeout: 120_000 });
+  const [dl, getMs] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), timedInPage(page, 'get')]);
   const got = fs.readFileSync(await dl.path());
-  const get = (Date.now() - t0) / 1000;
+  const get = getMs / 1000;
   if (!got.equals(data)) throw new Error('the downloaded file differs');
   if (bridge.board.stats.droppedInputBytes) throw new Error(`the board lost ${bridge.board.stats.droppedInputBytes} input bytes`);
   const line = baud / 10;

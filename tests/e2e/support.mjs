@@ -143,3 +143,22 @@ export function closedPort() {
     });
   });
 }
+
+/** A pasted program of about `kb` KB whose output proves every line arrived: `code`, and the
+ * terminal text it ends with (`total N`, `intact True`, the prompt) as `done`. */
+export function longProgram(kb = 20) {
+  const lines = [];
+  let total = 0;
+  for (let i = 0; total < kb * 1024; i++) {
+    const line = `v${i} = ${i} * 3  # padding to make the program long ${'#'.repeat(20)}`;
+    lines.push(line);
+    total += line.length + 1;
+  }
+  const n = lines.length;
+  lines.push(`print('total', ${Array.from({ length: 50 }, (_, i) => `v${i * Math.floor(n / 50)}`).join(' + ')})`);
+  lines.push('def check():');
+  lines.push(`    return all(globals()['v%d' % i] == i * 3 for i in range(${n}))`);
+  lines.push("print('intact', check())");
+  const expected = Array.from({ length: 50 }, (_, i) => i * Math.floor(n / 50) * 3).reduce((a, b) => a + b, 0);
+  return { code: lines.join('\n') + '\n', done: new RegExp(`total ${expected}\\nintact True\\n>>>$`) };
+}

@@ -19,10 +19,12 @@
 // Raw-paste mode (`05 A 01` in the raw REPL): this port's pyexec would read the script from
 // mp_hal_stdin_rx_chr, which here always returns 0, so the worker plays the board's part as
 // shared/runtime/pyexec.c does it — `R 01`, the window (half the input buffer, 16-bit LE) and
-// `01`, then an `01` per window of script bytes consumed, `04` at the end — and runs the script
-// through the raw REPL with its `OK` left out (what follows, output `04` error `04` `>`, is the
-// interpreter's own). A script with bytes 01/02 (which the raw REPL line would take as keys) runs
-// as exec() of its bytes; Ctrl-C in the script ends it with a KeyboardInterrupt.
+// `01`, then an `01` per window of script bytes consumed (sent at once), `04` at the end — and
+// runs the script through the raw REPL with its `OK` left out (what follows, output `04` error
+// `04` `>`, is the interpreter's own). Bytes go into the raw REPL's line as they arrive, as a
+// board's lexer reads them, so the work overlaps the transfer; a script with bytes 01/02 (which
+// the raw REPL line would take as keys) runs as exec() of its bytes at the end. Ctrl-C in the
+// script ends it with a KeyboardInterrupt.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
@@ -204,29 +206,36 @@ function emit(bytes) {
 }
 
 /** One byte of a raw-paste script; true when the script has ended (and was run). */
-function pasteByte(c) {
+function pasteByte(c, more) {
   if (c === 4 || c === 3) {
     if (c === 3) Atomics.store(flag, 0, 0);
     emit([4]);
-    const code = paste.bytes;
+    const { bytes, direct } = paste;
     paste = null;
     if (c === 3) {
+      if (direct) mp.replProcessChar(3); // drops what the raw REPL line holds
       emit([...Buffer.from('\x04Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\nKeyboardInterrupt: \r\n\x04>')]);
       return true;
     }
-    let src = Buffer.from(code);
-    if (src.includes(1) || src.includes(2)) {
-      src = Buffer.from(`exec(bytes.fromhex('${src.toString('hex')}'))`);
-    }
     dropOk = 2; // the raw REPL's `OK`
-    for (const b of src) mp.replProcessChar(b);
+    if (!direct) {
+      for (const b of Buffer.from(`exec(bytes.fromhex('${Buffer.from(bytes).toString('hex')}'))`)) mp.replProcessChar(b);
+    }
     mp.replProcessChar(4);
     dropOk = 0;
     return true;
   }
   paste.bytes.push(c);
+  // As a board's lexer takes each byte as it arrives, the script goes into the raw REPL's
+  // line now; bytes 01/02 would be keys there, so such a script is run as exec() at the end.
+  if (paste.direct && (c === 1 || c === 2)) {
+    mp.replProcessChar(3);
+    paste.direct = false;
+  } else if (paste.direct) mp.replProcessChar(c);
   if (--paste.remain === 0) {
     emit([1]);
+    // A board sends the `01` as soon as the window is read, not after the rest of the input.
+    if (more) flush();
     paste.remain = windowSize;
   }
   return false;
@@ -234,9 +243,10 @@ function pasteByte(c) {
 
 parentPort.on('message', async (m) => {
   if (m.type === 'input') {
-    for (const c of m.data) {
+    for (let i = 0; i < m.data.length; i++) {
+      const c = m.data[i];
       if (paste) {
-        pasteByte(c);
+        pasteByte(c, i + 1 < m.data.length);
         continue;
       }
       if (mode === 'raw') {
@@ -246,7 +256,7 @@ parentPort.on('message', async (m) => {
           mp.replProcessChar(3); // clears the raw line (prints nothing)
           if (cmd === 0x41) {
             emit([0x52, 1, windowSize & 255, windowSize >> 8, 1]);
-            paste = { bytes: [], remain: windowSize };
+            paste = { bytes: [], remain: windowSize, direct: true };
           } else {
             emit([0x52, 0, 0x3e]); // unsupported command, then the raw prompt
           }

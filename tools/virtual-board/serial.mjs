@@ -46,7 +46,9 @@ export async function startSerialBoard(opts = {}) {
   const worker = new Worker(new URL('./mp-worker.mjs', import.meta.url), {
     workerData: { interrupt, files: o.files, serial: true, inputBuffer: o.inputBuffer },
   });
-  const ready = new Promise((resolve) => {
+  const ready = new Promise((resolve, reject) => {
+    // A worker that cannot start (no node_modules: `npm ci` first) fails the start, not hangs it.
+    worker.once('error', (e) => reject(new Error(`virtual board: the MicroPython worker failed: ${e.message}`)));
     worker.on('message', (m) => {
       if (m.type === 'ready') { busy = false; resolve(); }
       else if (m.type === 'output') { owed += m.data.length; output(Buffer.from(m.data)); }
@@ -56,6 +58,7 @@ export async function startSerialBoard(opts = {}) {
     });
   });
   worker.on('error', (e) => log('worker error', e));
+  ready.catch(() => {}); // awaited below, once the pty is there
   const ask = (msg) => new Promise((resolve) => {
     const id = nextId++;
     requests.set(id, resolve);
@@ -121,6 +124,9 @@ export async function startSerialBoard(opts = {}) {
   let last = performance.now();
   let budgetOut = 0;
   let budgetIn = 0;
+  // Whether bytes were waiting at the last pump (the line was busy since).
+  let busyOut = false;
+  let busyIn = false;
   function pump() {
     if (bytesPerSec === Infinity) {
       while (toHost.length) socat.stdin.write(toHost.shift());
@@ -131,13 +137,20 @@ export async function startSerialBoard(opts = {}) {
     const now = performance.now();
     const grant = ((now - last) / 1000) * bytesPerSec;
     last = now;
-    // At most a little over one timer tick of idle time counts (no bursts after silence).
+    // Of idle time at most a little over one timer tick counts (no bursts after silence). While
+    // bytes wait, all the time counts: a timer that fires late (a busy machine) must not slow
+    // the line, which a real UART never does. Bytes that arrive late go into the board no faster
+    // than its input buffer has room (on a board they came over that time and were read as they
+    // came), so lateness loses nothing a board would keep.
     const cap = bytesPerSec * 0.004 + 64;
-    budgetOut = Math.min(cap, budgetOut + grant);
-    budgetIn = Math.min(cap, budgetIn + grant);
+    budgetOut = busyOut ? budgetOut + grant : Math.min(cap, budgetOut + grant);
+    budgetIn = busyIn ? budgetIn + grant : Math.min(cap, budgetIn + grant);
     budgetOut = move(toHost, budgetOut, (b) => socat.stdin.write(b));
     if (!toHost.length) outputTaken();
-    budgetIn = move(toBoard, budgetIn, receive);
+    const spend = Math.min(budgetIn, Math.max(cap, o.inputBuffer - rxLen));
+    budgetIn -= spend - move(toBoard, spend, receive);
+    busyOut = toHost.length > 0;
+    busyIn = toBoard.length > 0;
     if ((toHost.length || toBoard.length) && !timer) {
       timer = setTimeout(() => { timer = null; pump(); }, 1);
     }

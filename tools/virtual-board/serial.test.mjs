@@ -69,6 +69,45 @@ test('REPL over the pty: \\r\\n output, raw-paste as pyexec.c, soft reset keeps 
   }
 });
 
+test('raw-paste: a window granted per 128 bytes read, a long script intact, bytes 01/02 in a script', async () => {
+  const board = await startSerialBoard({ link: link(), baud: 0 });
+  const port = openPort(board.path);
+  try {
+    port.write('\x03\x01');
+    await port.until('raw REPL; CTRL-B to exit\r\n>');
+    // 40 KB of script, never more than the two windows the board allows in flight.
+    const body = Buffer.alloc(40 * 1024, 0x61);
+    const script = Buffer.concat([Buffer.from("x=b'"), body, Buffer.from("'\nprint(len(x), x.count(b'a'))")]);
+    port.write('\x05A\x01');
+    await port.until('R\x01\x80\x00\x01');
+    let credit = 256;
+    let sent = 0;
+    while (sent < script.length) {
+      if (credit === 0) {
+        await port.until('\x01');
+        credit += 128;
+        continue;
+      }
+      const n = Math.min(credit, script.length - sent);
+      port.write(script.subarray(sent, sent + n).toString('latin1'));
+      sent += n;
+      credit -= n;
+    }
+    port.write('\x04');
+    // Grants for what was read after the last send may still come before the end's `04`.
+    assert.match(await port.until('>'), /^\x01*\x04(40960) 40960\r\n\x04\x04>$/);
+    // Bytes 01 and 02 inside a script are script bytes, not raw-REPL keys.
+    port.write('\x05A\x01');
+    await port.until('\x80\x00\x01');
+    port.write("print(b'A\x01B\x02C')\x04");
+    assert.equal(await port.until('>'), "\x04b'A\\x01B\\x02C'\r\n\x04\x04>");
+    assert.equal(board.stats.droppedInputBytes, 0);
+  } finally {
+    port.close();
+    await board.close();
+  }
+});
+
 test('bytes beyond the 256-byte input buffer are lost while the REPL is busy', async () => {
   const board = await startSerialBoard({ link: link(), baud: 0 });
   const port = openPort(board.path);

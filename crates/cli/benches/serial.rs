@@ -5,47 +5,22 @@
 //! unthrottled. Each figure is a whole command: process start, port open, prompt probe, the
 //! work, and leaving the raw REPL. Prints a table.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
+#[path = "../tests/support/nodeboard.rs"]
+mod nodeboard;
+use nodeboard::{noise, NodeBoard, BIN};
+
 const SIZE: usize = 100_000;
 
-struct Board(Child, String);
-
-impl Drop for Board {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn board(baud: u32) -> Board {
-    let path = std::env::temp_dir()
-        .join(format!("webrepl-bench-tty-{}-{baud}", std::process::id()))
+/// The virtual serial board at `baud` on a pty; its path.
+fn board(baud: u32) -> (NodeBoard, String) {
+    let path = nodeboard::tmp("bench-tty", &baud.to_string())
         .to_string_lossy()
         .into_owned();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut child = Command::new("node")
-        .arg(format!("{root}/tools/virtual-board/board.mjs"))
-        .args([
-            "--serial",
-            &path,
-            "--baud",
-            &baud.to_string(),
-            "--input-buffer",
-            "256",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("node runs the virtual board: {e}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    assert!(line.contains("serial"), "board did not start: {line}");
-    Board(child, path)
+    let node = NodeBoard::serial(&path, baud);
+    (node, path)
 }
 
 fn timed(args: &[&str]) -> f64 {
@@ -62,15 +37,7 @@ fn best(n: usize, mut f: impl FnMut() -> f64) -> f64 {
 }
 
 fn main() {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..SIZE)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
+    let data = noise(SIZE, 0x9e37_79b9_7f4a_7c15);
     let dir = std::env::temp_dir().join(format!("webrepl-bench-serial-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let up = dir.join("up.bin");
@@ -83,8 +50,8 @@ fn main() {
     println!("| line | operation | time | payload rate | of line rate (11,520 B/s) |");
     println!("|---|---|---|---|---|");
     for baud in [115_200u32, 0] {
-        let b = board(baud);
-        let p = b.1.as_str();
+        let (_board, p) = board(baud);
+        let p = p.as_str();
         let line = if baud == 0 {
             "unthrottled".to_owned()
         } else {

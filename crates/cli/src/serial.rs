@@ -104,12 +104,16 @@ pub fn open(name: &str, baud: u32) -> Result<(PortReader, PortWriter), PortError
         }
     });
     let thread = std::thread::spawn(move || {
+        // No flush (tcdrain) per write: it waits until the line has sent everything, which on
+        // a real USB or UART port holds the next write back by a frame or more. Written bytes
+        // are the driver's already; only the last ones are drained, when the port closes.
         while let Ok(bytes) = out_rx.recv() {
-            if let Err(e) = writing.write_all(&bytes).and_then(|_| writing.flush()) {
+            if let Err(e) = writing.write_all(&bytes) {
                 let _ = err_tx.send(Err(e.to_string()));
                 return;
             }
         }
+        let _ = writing.flush();
     });
     Ok((
         PortReader {

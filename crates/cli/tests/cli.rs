@@ -10,11 +10,9 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "secret123";
-const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "support/nodeboard.rs"]
+mod nodeboard;
+use nodeboard::{NodeBoard, BIN};
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
@@ -23,39 +21,25 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A Node virtual board; killed on drop.
+/// A Node virtual board (WebREPL on a free port); killed on drop.
 struct Board {
-    child: Child,
+    _node: NodeBoard,
     port: u16,
 }
 
 impl Board {
     fn start(args: &[&str]) -> Board {
         let port = free_port();
-        let mut child = Command::new("node")
-            .arg(root().join("tools/virtual-board/board.mjs"))
-            .args(["--port", &port.to_string(), "--password", PASSWORD])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs the virtual board (npm ci first)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("board started");
-        assert!(line.contains("virtual board"), "{line}");
-        Board { child, port }
+        let port_arg = port.to_string();
+        let mut all = vec!["--port", port_arg.as_str(), "--password", PASSWORD];
+        all.extend_from_slice(args);
+        Board {
+            _node: NodeBoard::start(&all),
+            port,
+        }
     }
     fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Board {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -111,22 +95,11 @@ impl Drop for Proxy {
 }
 
 fn webrepl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("WEBREPL_PASSWORD", PASSWORD)
-        .output()
-        .expect("webrepl runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    nodeboard::webrepl_with(args, &[("WEBREPL_PASSWORD", PASSWORD)])
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("webrepl-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d.join(name)
+    nodeboard::tmp("cli", name)
 }
 
 fn round_trip(board: &str, via: Option<&str>, remote: &str, data: &[u8]) {

@@ -2,75 +2,32 @@
 //! MicroPython on a pseudo-terminal (socat), a 256-byte input buffer that loses what overflows,
 //! paced to 115200 baud or unthrottled.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
+#[path = "support/nodeboard.rs"]
+mod nodeboard;
+use nodeboard::{noise, NodeBoard};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+fn tmp(name: &str) -> std::path::PathBuf {
+    nodeboard::tmp("serial", name)
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("webrepl-serial-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d.join(name)
+fn webrepl(args: &[&str]) -> (i32, String, String) {
+    nodeboard::webrepl_with(args, &[])
 }
 
-/// The virtual board on a pty; killed on drop (socat ends with it: its stdin closes).
+/// The virtual board on a pty (socat ends with it: its stdin closes).
 struct SerialBoard {
-    child: Child,
+    _node: NodeBoard,
     path: String,
 }
 
 impl SerialBoard {
     fn start(name: &str, baud: u32) -> SerialBoard {
         let path = tmp(name).to_string_lossy().into_owned();
-        let mut child = Command::new("node")
-            .arg(root().join("tools/virtual-board/board.mjs"))
-            .args(["--serial", &path, "--baud", &baud.to_string()])
-            .args(["--input-buffer", "256"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs the virtual board (npm ci first)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("board started");
-        assert!(line.contains("virtual board: serial"), "{line}");
-        SerialBoard { child, path }
+        let node = NodeBoard::serial(&path, baud);
+        SerialBoard { _node: node, path }
     }
-}
-
-impl Drop for SerialBoard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn webrepl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("webrepl runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-/// Bytes that look random (every byte value, in no pattern a literal could hide).
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub enum Next {
     Nothing,
     /// Open the link again after `delay_ms`; `why` says what happened.
     Retry { delay_ms: u64, why: String },
+    /// The USB link was lost but its port is still there (the board's USB reset): open it
+    /// again after `delay_ms`.
+    ReopenPort { delay_ms: u64, why: String },
     /// The USB board is away: look again after `delay_ms` (or when a port appears).
     WaitForPort { delay_ms: u64, why: String },
     /// Do not try again: the reason is final (wrong password, a bad address …).
@@ -37,6 +40,9 @@ impl Next {
         match self {
             Next::Nothing => String::new(),
             Next::Retry { delay_ms, .. } => format!("Reconnecting in {}…", seconds(*delay_ms)),
+            Next::ReopenPort { delay_ms, .. } => {
+                format!("Reopening the USB board in {}…", seconds(*delay_ms))
+            }
             Next::WaitForPort { .. } => "Waiting for the USB board…".into(),
             Next::GiveUp { .. } => "Not connected".into(),
         }
@@ -49,7 +55,12 @@ impl Next {
             Next::Retry { delay_ms, why } => {
                 format!("{why} (reconnecting in {})", seconds(*delay_ms))
             }
-            Next::WaitForPort { why, .. } | Next::GiveUp { why } => why.clone(),
+            Next::ReopenPort { delay_ms, why } => format!(
+                "{why} (the port is still there: reopening it in {})",
+                seconds(*delay_ms)
+            ),
+            Next::WaitForPort { why, .. } => format!("{why} (waiting for the board to come back)"),
+            Next::GiveUp { why } => why.clone(),
         }
     }
 
@@ -57,7 +68,10 @@ impl Next {
     pub fn why(&self) -> &str {
         match self {
             Next::Nothing => "",
-            Next::Retry { why, .. } | Next::WaitForPort { why, .. } | Next::GiveUp { why } => why,
+            Next::Retry { why, .. }
+            | Next::ReopenPort { why, .. }
+            | Next::WaitForPort { why, .. }
+            | Next::GiveUp { why } => why,
         }
     }
 }
@@ -154,6 +168,27 @@ impl Supervisor {
         }
     }
 
+    /// The wanted USB board's link was lost; `port_there`: the browser still lists its port (a
+    /// USB reset, not an unplug). Either it is opened again after the backoff delay, or the
+    /// board is waited for, however long — never a "reconnecting in 0.5 s" that is not true.
+    pub fn usb_lost(&mut self, port_there: bool) -> Next {
+        if self.wanted != Some(Link::Serial) {
+            return Next::Nothing;
+        }
+        self.timer = true;
+        if port_there {
+            Next::ReopenPort {
+                delay_ms: self.backoff.next_delay(),
+                why: USB_LOST.into(),
+            }
+        } else {
+            Next::WaitForPort {
+                delay_ms: PORT_POLL_MS,
+                why: USB_LOST.into(),
+            }
+        }
+    }
+
     /// A USB port appeared; `link_closed` when there is no open link. True when the wanted USB
     /// board should be opened now (the retry timer, if any, is void).
     pub fn port_appeared(&mut self, link_closed: bool) -> bool {
@@ -218,6 +253,33 @@ mod tests {
         let next = s.closed(&CloseReason::SoftReset, "the board reset".into());
         assert_eq!(next.status(), "Reconnecting in 0.5 s…");
         assert_eq!(next.notice(), "the board reset (reconnecting in 0.5 s)");
+    }
+
+    #[test]
+    fn a_lost_usb_link_says_what_the_page_does() {
+        let mut s = Supervisor::default();
+        assert_eq!(s.usb_lost(false), Next::Nothing, "nothing wanted");
+        s.want(Link::Serial);
+        let gone = s.usb_lost(false);
+        assert!(matches!(
+            gone,
+            Next::WaitForPort {
+                delay_ms: PORT_POLL_MS,
+                ..
+            }
+        ));
+        assert!(gone
+            .notice()
+            .ends_with("(waiting for the board to come back)"));
+        assert!(!gone.notice().contains("reconnecting in"));
+        assert_eq!(s.timer_fired(), Some(Link::Serial));
+        let reset = s.usb_lost(true);
+        assert_eq!(reset.status(), "Reopening the USB board in 0.5 s…");
+        assert!(reset
+            .notice()
+            .ends_with("(the port is still there: reopening it in 0.5 s)"));
+        s.stop();
+        assert_eq!(s.usb_lost(true), Next::Nothing, "disconnected meanwhile");
     }
 
     #[test]

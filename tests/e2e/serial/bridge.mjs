@@ -27,6 +27,10 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
   const fd = fs.openSync(board.path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const rs = new tty.ReadStream(fd);
   rs.setRawMode(true);
+  // Writes go through a tty stream of their own (written from the event loop, in order), not
+  // fs.write: that runs on libuv's thread pool, whose wake-ups cost 2–9 ms a write on a busy
+  // machine — a round trip a real USB link does not have (it takes ≤ 1 ms).
+  const toBoard = new tty.WriteStream(fs.openSync(board.path, fs.constants.O_RDWR | fs.constants.O_NOCTTY));
   rs.on('data', (d) => {
     if (current) {
       stats.bytesFromBoard += d.length;
@@ -48,12 +52,11 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
       ws.close();
     };
     open.add(end);
-    // Writes in order, off the event loop (the board runs in this process).
-    let chain = Promise.resolve();
     ws.on('message', (data) => {
+      if (closed) return;
       const buf = Buffer.from(data);
       stats.bytesToBoard += buf.length;
-      chain = chain.then(() => writeAll(fd, buf, () => closed)).catch(end);
+      toBoard.write(buf);
     });
     ws.on('close', end);
   });
@@ -70,6 +73,7 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
       for (const end of [...open]) end();
       await new Promise((r) => wss.close(r));
       rs.destroy();
+      toBoard.destroy();
       await board.close();
     },
   };
@@ -78,21 +82,4 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
 /** The stand-in's source with `cfg` (for pages that do not talk to a board, e.g. `absent`). */
 export function fakeSerialScript(cfg) {
   return `window.__fakeSerialConfig = ${JSON.stringify(cfg)};\n${fs.readFileSync(FAKE, 'utf8')}`;
-}
-
-function writeAll(fd, buf, closed) {
-  return new Promise((resolve, reject) => {
-    const step = (off) => {
-      if (closed()) return resolve();
-      if (off >= buf.length) return resolve();
-      fs.write(fd, buf, off, buf.length - off, null, (err, n) => {
-        if (err) {
-          if (err.code === 'EAGAIN') return setTimeout(() => step(off), 1);
-          return reject(err);
-        }
-        step(off + n);
-      });
-    };
-    step(0);
-  });
 }
