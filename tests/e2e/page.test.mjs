@@ -221,3 +221,17 @@ test('files dropped onto the page upload into the panel\'s folder, and can be re
     await waitForTerminal(page, /\ndropped\n>>>$/);
   });
 });
+
+test('the cursor blinks only while the terminal has the focus', async () => {
+  await withPage(board, async (page) => {
+    await connect(page);
+    await waitForTerminal(page, />>>$/);
+    const blinking = () => page.evaluate(() => window.__webrepl.term.options.cursorBlink);
+    await page.click('#terminal');
+    assert.equal(await blinking(), true, 'focused: blinks');
+    await page.click('#url');
+    assert.equal(await blinking(), false, 'focus elsewhere: steady');
+    await page.click('#terminal');
+    assert.equal(await blinking(), true, 'focused again: blinks');
+  });
+});

@@ -58,6 +58,7 @@ export async function startBoard(opts = {}) {
       else if (m.type === 'output') {
         const b = Buffer.from(m.data);
         stats.outputBytes += b.length;
+        stats.lastOutputAt = performance.now();
         const sock = onOutput(b);
         if (sock && !sock.destroyed && sock.writableLength > 0) {
           // Taken once the system has it all (a board's send blocks while its buffer is full).

@@ -8,8 +8,11 @@
 //! - writes quiet output (an echo, a prompt) on the next animation frame, as before;
 //! - while output floods in (at least [`FLOOD_BYTES`] pending, or written by the last write,
 //!   within [`FLOOD_MS`] of that write), writes at most every `FLOOD_MS`;
-//! - hands over at most [`WRITE_MAX`] bytes per write, and nothing more while the renderer
-//!   still parses the last write (the rest waits here, where waiting is cheap);
+//! - hands over as much per write as the renderer parses in [`PARSE_BUDGET_MS`] (measured from
+//!   its own parse reports; [`WRITE_MAX`] until measured, never more than [`WRITE_CAP`]), and
+//!   nothing more while it still parses the last write (the rest waits here, where waiting is
+//!   cheap). A fixed size would cap the terminal: 128 KB every 50 ms is 2.5 MB/s, while a board
+//!   prints up to 6 MB/s and xterm.js parses faster still;
 //! - when frames stop (a hidden tab draws none), writes everything once [`HIDDEN_MAX`] is pending.
 //!
 //! Sans-I/O: the page tells it what arrived, what was written and parsed, and the time
@@ -20,8 +23,16 @@ pub const FLOOD_MS: u64 = 50;
 /// Bytes pending, or written by the last write, within [`FLOOD_MS`] of that write, that make
 /// output a flood (2 KB a frame is 120 KB/s: more than anyone reads).
 pub const FLOOD_BYTES: usize = 2 * 1024;
-/// Most bytes handed to the renderer in one write.
+/// Bytes handed to the renderer in one write until its parse speed is known.
 pub const WRITE_MAX: usize = 128 * 1024;
+/// Parse time a write may take at the renderer's measured speed, in milliseconds (with a frame's
+/// rendering after it, the page still draws every ~50 ms).
+pub const PARSE_BUDGET_MS: u64 = 30;
+/// Fewest and most bytes in one write once the parse speed is known.
+pub const WRITE_MIN: usize = 32 * 1024;
+pub const WRITE_CAP: usize = 1 << 20;
+/// Writes smaller than this do not measure the parse speed (their time is mostly overhead).
+const MEASURE_MIN: usize = 16 * 1024;
 /// Pending bytes above which everything is written at once, frame or not (a hidden tab gets no
 /// animation frames; the backlog must not grow without end).
 pub const HIDDEN_MAX: usize = 1 << 20;
@@ -50,6 +61,10 @@ pub struct Pacer {
     unparsed: usize,
     /// A wake-up is arranged and not yet come.
     armed: bool,
+    /// The write being timed (handed over at, bytes), and the renderer's parse speed so far
+    /// (bytes per millisecond, smoothed).
+    timing: Option<(u64, usize)>,
+    parse_rate: Option<u64>,
 }
 
 impl Pacer {
@@ -71,9 +86,29 @@ impl Pacer {
         self.arm(now)
     }
 
+    /// Most bytes the next write may hand over.
+    pub fn write_max(&self) -> usize {
+        match self.parse_rate {
+            None => WRITE_MAX,
+            Some(rate) => usize::try_from(rate.saturating_mul(PARSE_BUDGET_MS))
+                .unwrap_or(WRITE_CAP)
+                .clamp(WRITE_MIN, WRITE_CAP),
+        }
+    }
+
     /// The renderer finished parsing one write.
     pub fn parsed(&mut self, now: u64) -> Wake {
         self.unparsed = self.unparsed.saturating_sub(1);
+        if self.unparsed == 0 {
+            if let Some((at, bytes)) = self.timing.take() {
+                let ms = now.saturating_sub(at).max(1);
+                let rate = (bytes as u64 / ms).max(1);
+                self.parse_rate = Some(match self.parse_rate {
+                    None => rate,
+                    Some(old) => (old * 3 + rate) / 4,
+                });
+            }
+        }
         self.arm(now)
     }
 
@@ -92,7 +127,7 @@ impl Pacer {
         if self.unparsed > 0 {
             return 0;
         }
-        self.pending.min(WRITE_MAX)
+        self.pending.min(self.write_max())
     }
 
     /// `bytes` were handed to the renderer at `now` (as one write, whose parse it reports with
@@ -100,6 +135,8 @@ impl Pacer {
     pub fn wrote(&mut self, bytes: usize, now: u64) -> Wake {
         self.pending = self.pending.saturating_sub(bytes);
         if bytes > 0 {
+            // Timed only when it is the one write in the renderer (its parse is then its own).
+            self.timing = (self.unparsed == 0 && bytes >= MEASURE_MIN).then_some((now, bytes));
             self.written_at = Some(now);
             self.last_write = bytes;
             self.unparsed += 1;
@@ -192,7 +229,43 @@ mod tests {
         assert_eq!(p.due(), 0, "a stray wake-up writes nothing while parsing");
         // Parsed after 40 ms: the backlog is a flood, so it waits out FLOOD_MS from the write.
         assert_eq!(p.parsed(56), Wake::After(10));
-        assert_eq!(p.due(), WRITE_MAX);
+        // 128 KB in 40 ms: 3,276 bytes a millisecond, 30 ms of that next.
+        assert_eq!(p.due(), 3276 * PARSE_BUDGET_MS as usize);
+    }
+
+    #[test]
+    fn writes_grow_to_what_the_renderer_parses_in_the_budget() {
+        let mut p = Pacer::new();
+        p.arrived(900 * 1024, 0);
+        assert_eq!(p.due(), WRITE_MAX, "unmeasured");
+        p.wrote(WRITE_MAX, 0);
+        // 128 KB parsed in 16 ms: 8 KB/ms, so 240 KB in the 30 ms budget.
+        p.parsed(16);
+        assert_eq!(p.write_max(), 8192 * PARSE_BUDGET_MS as usize);
+        // Slower parses pull it down (smoothed), never below WRITE_MIN.
+        for t in 1..20u64 {
+            let n = p.write_max();
+            p.wrote(n, t * 1000);
+            p.parsed(t * 1000 + 900);
+        }
+        assert_eq!(p.write_max(), WRITE_MIN);
+        // A fast renderer is capped at WRITE_CAP.
+        for t in 20..40u64 {
+            let n = p.write_max();
+            p.wrote(n, t * 1000);
+            p.parsed(t * 1000 + 1);
+        }
+        assert_eq!(p.write_max(), WRITE_CAP);
+    }
+
+    #[test]
+    fn small_writes_do_not_measure_the_parse_speed() {
+        let mut p = Pacer::new();
+        p.arrived(100, 0);
+        let n = p.due();
+        p.wrote(n, 0);
+        p.parsed(50);
+        assert_eq!(p.write_max(), WRITE_MAX);
     }
 
     #[test]
@@ -207,7 +280,7 @@ mod tests {
     #[test]
     fn everything_arrives_written_exactly_once_in_order_of_time() {
         // A steady 6 MB/s for 1 MB, parse taking 5 ms per write: every byte is written once,
-        // writes are ≥ FLOOD_MS apart once flooding, and none is over WRITE_MAX.
+        // writes are ≥ FLOOD_MS apart once flooding, and none is over WRITE_CAP.
         let mut p = Pacer::new();
         let mut writes = Vec::new();
         let mut wake_at: Option<u64> = None;
@@ -244,7 +317,7 @@ mod tests {
             }
         }
         assert_eq!(writes.iter().map(|w| w.1).sum::<usize>(), total);
-        assert!(writes.iter().all(|w| w.1 <= WRITE_MAX));
+        assert!(writes.iter().all(|w| w.1 <= WRITE_CAP));
         for pair in writes.windows(2).skip(1) {
             assert!(pair[1].0 - pair[0].0 >= FLOOD_MS, "{writes:?}");
         }
