@@ -125,6 +125,9 @@ pub struct PanelModel {
     /// A folder made (if missing) and shown first: a student's own folder.
     home: Option<String>,
     listing: bool,
+    /// A folder asked for while a listing was in flight (the user's click, or a refresh after a
+    /// change): listed when that one ends, never dropped.
+    list_next: Option<String>,
     owners: Owners<FsWhat, TransferWhat>,
     uploads: HashMap<JobId, UploadJob>,
     open_rows: HashMap<JobId, JobKind>,
@@ -148,6 +151,7 @@ impl PanelModel {
             dir: "/".into(),
             home: None,
             listing: false,
+            list_next: None,
             owners: Owners::default(),
             uploads: HashMap::new(),
             open_rows: HashMap::new(),
@@ -245,6 +249,7 @@ impl PanelModel {
         self.zip = None;
         self.tree_pending = false;
         self.listing = false;
+        self.list_next = None;
         let mut open: Vec<JobId> = self.open_rows.keys().copied().collect();
         open.sort();
         for job in open {
@@ -269,6 +274,7 @@ impl PanelModel {
             return;
         }
         if self.listing {
+            self.list_next = Some(dir.into());
             return;
         }
         match b.fs(FsOp::List { dir: dir.into() }) {
@@ -371,6 +377,17 @@ impl PanelModel {
             return false;
         };
         self.show(Show::WaitingForPrompt(false));
+        let was_listing = matches!(what, FsWhat::List(_));
+        self.on_fs_for(b, what, state);
+        if was_listing && !self.listing {
+            if let Some(dir) = self.list_next.take() {
+                self.list_dir(b, &dir);
+            }
+        }
+        true
+    }
+
+    fn on_fs_for(&mut self, b: &mut dyn FilesBackend, what: FsWhat, state: FsState) {
         match (what, state) {
             (FsWhat::List(dir), FsState::Done(FsReply::Listing(entries))) => {
                 self.listing = false;
@@ -415,7 +432,6 @@ impl PanelModel {
             }
             _ => {}
         }
-        true
     }
 }
 

@@ -105,6 +105,7 @@ fn connecting_lists_the_folder_and_the_listing_is_shown() {
     shows(&mut m);
     m.connected(&mut b);
     m.refresh(&mut b); // a second listing waits for the first
+    m.list_dir(&mut b, "/lib"); // and a click meanwhile replaces it (the last one wins)
     assert_eq!(b.ops, vec![FsOp::List { dir: "/".into() }]);
     let entries = vec![file("main.py", 12)];
     assert!(m.on_fs(
@@ -117,6 +118,15 @@ fn connecting_lists_the_folder_and_the_listing_is_shown() {
         dir: "/".into(),
         entries
     }));
+    // The folder clicked while the first listing was in flight is listed now, not dropped.
+    assert_eq!(b.ops[1..], [FsOp::List { dir: "/lib".into() }]);
+    assert!(m.on_fs(
+        &mut b,
+        FsRef::Local(FsId(2)),
+        FsState::Done(FsReply::Listing(vec![]))
+    ));
+    assert_eq!(m.dir(), "/lib");
+    assert_eq!(b.ops.len(), 2, "nothing more queued");
     // Someone else's operation (another id space, the same number) is not the panel's.
     assert!(!m.on_fs(
         &mut b,
