@@ -326,10 +326,16 @@ impl Page {
     }
 
     fn show_message(&self, text: &str, info: bool) {
+        // Our messages start with an ASCII word; ASCII capitalising spares the page Unicode's
+        // case tables (~10 KB).
         let mut chars = text.chars();
         let text: String = chars
             .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
+            .map(|c| {
+                std::iter::once(c.to_ascii_uppercase())
+                    .chain(chars)
+                    .collect()
+            })
             .unwrap_or_default();
         self.els.message.set_text_content(Some(&text));
         self.els
