@@ -1,6 +1,6 @@
-//! The `webrepl` command end to end: file commands, the REPL and runs against the Node virtual
-//! board (real MicroPython), and against small test boards written here (tests/proxy.rs has the
-//! proxy's).
+//! The `webrepl` command end to end: transfers, file commands, the REPL and runs against the
+//! Node virtual board (real MicroPython), straight and through the proxy (tests/proxy.rs tests
+//! the proxy itself).
 
 use futures_util::{SinkExt, StreamExt};
 use nodeboard::BIN;
