@@ -143,6 +143,19 @@ function removeTree(p) {
   } catch { /* busy or gone: leave it */ }
 }
 
+/** What removeTree cannot remove (/proc/self/fd is a synthetic node, /dev holds the open stdio
+ * devices) is unlinked from the root directory instead: a listing of / shows only the board's
+ * own files, and the open streams (stdout) go on working. */
+function hideLeftovers() {
+  const root = mp.FS.lookupPath('/').node;
+  for (const name of ['home', 'tmp', 'proc', 'dev']) {
+    const node = root.contents?.[name];
+    if (!node) continue;
+    mp.FS.hashRemoveNode(node);
+    delete root.contents[name];
+  }
+}
+
 /** Starts the interpreter; `banner` keeps what it prints (a serial board shows it after a soft reset). */
 async function boot(files, banner = false) {
   mp = await loadMicroPython({ stdout, linebuffer: false });
@@ -160,6 +173,7 @@ async function boot(files, banner = false) {
     };
   }
   for (const d of ['/home', '/tmp', '/proc', '/dev']) removeTree(d);
+  hideLeftovers();
   for (const [p, data] of files) {
     mkdirs(p);
     if (data === null) { try { mp.FS.mkdir(p); } catch { /* exists */ } } else mp.FS.writeFile(p, data);

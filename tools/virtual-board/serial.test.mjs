@@ -63,6 +63,9 @@ test('REPL over the pty: \\r\\n output, raw-paste as pyexec.c, soft reset keeps 
     port.write('print(3)\r');
     assert.match(await port.until('>>> '), /3\r\n>>> $/);
     assert.equal(board.stats.softResets, 1);
+    // A board's flash holds only its own files (no /dev, /proc of the emulator), after a reboot too.
+    port.write("import os; print(sorted(os.listdir('/')))\r");
+    assert.match(await port.until('>>> '), /\r\n\['boot\.py'\]\r\n>>> $/);
   } finally {
     port.close();
     await board.close();
