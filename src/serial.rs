@@ -17,6 +17,12 @@ use crate::js::js_error_text;
 
 const KEY_PORT: &str = "webrepl.serial.port";
 
+/// The port's read and write buffers (`SerialOptions.bufferSize`). Chrome's default is 255
+/// bytes: every read then gives at most 255 bytes, so a board sending at USB speed costs the page
+/// a read (a promise and a trip into the session) per 255 bytes. 64 KiB lets a read take what
+/// has arrived since the last one.
+const BUFFER_SIZE: u32 = 64 * 1024;
+
 #[wasm_bindgen]
 extern "C" {
     /// `navigator.serial`.
@@ -299,6 +305,7 @@ impl SerialLink {
 async fn open_port(s: &Shared, baud: u32) -> Result<(), String> {
     let opts = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&opts, &"baudRate".into(), &f64::from(baud).into());
+    let _ = js_sys::Reflect::set(&opts, &"bufferSize".into(), &f64::from(BUFFER_SIZE).into());
     let promise = s.port.open(&opts).map_err(|e| js_error_text(&e))?;
     if let Err(e) = JsFuture::from(promise).await {
         return Err(match error_name(&e).as_str() {

@@ -58,6 +58,9 @@ test('first time: the chooser (cancel is explained); no password; print(1+1); th
     await usbConnect(page);
     assert.match(await page.textContent('#status'), /Connected to USB board 2e8a:0005/);
     assert.equal(await page.inputValue('#password'), '', 'no password was needed');
+    // 115200 baud, and a read buffer larger than Chrome's 255-byte default (one read per 255
+    // bytes would cost the page a promise per 255 bytes of a download).
+    assert.deepEqual(await page.evaluate(() => window.__fakeSerial.lastOpen), { baudRate: 115200, bufferSize: 65536 });
     await type(page, 'print(1+1)\r');
     await waitForTerminal(page, /print\(1\+1\)\n2\n>>>$/);
     assert.equal(await page.evaluate(() => window.__fakeSerial.requests), 2);

@@ -6,9 +6,11 @@
 //   says so) or no port matches, and grants the port (the grant persists for the origin, as
 //   Chrome's does: kept in localStorage here).
 // - navigator.serial.getPorts() lists the granted ports that are plugged in.
-// - port.open({baudRate}) (TypeError without a positive baudRate, InvalidStateError when
+// - port.open({baudRate, bufferSize}) (TypeError without a positive baudRate or with a bufferSize
+//   of 0 or over 16 MiB, InvalidStateError when
 //   already open, NetworkError when it cannot be opened), then port.readable / port.writable
-//   are a real ReadableStream / WritableStream of Uint8Array; port.close() rejects with a
+//   are a real ReadableStream / WritableStream of Uint8Array, each read at most bufferSize bytes
+//   (default 255, as Chrome's); port.close() rejects with a
 //   TypeError while either stream is locked; port.getInfo() gives the USB ids.
 // - Unplugging errors the streams with a NetworkError ("The device has been lost."), sets
 //   readable/writable to null and fires `disconnect` (on the port and on navigator.serial);
@@ -50,6 +52,15 @@
       if (!Number.isInteger(baudRate) || baudRate <= 0) {
         throw new TypeError("Failed to execute 'open' on 'SerialPort': Requested baud rate must be greater than zero.");
       }
+      // Chrome: the read and write buffers are `bufferSize` bytes (255 unless asked), at most 16 MiB;
+      // a read gives at most that many bytes.
+      const bufferSize = options.bufferSize ?? 255;
+      if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
+        throw new TypeError("Failed to execute 'open' on 'SerialPort': Requested buffer size must be greater than zero.");
+      }
+      if (bufferSize > 16 * 1024 * 1024) {
+        throw new TypeError(`Failed to execute 'open' on 'SerialPort': Requested buffer size (${bufferSize} bytes) is greater than the maximum allowed (16777216 bytes).`);
+      }
       if (this.#ws || this.#opening) throw new DOMException('The port is already open.', 'InvalidStateError');
       if (!control.present) throw new DOMException('Failed to open serial port.', 'NetworkError');
       this.#opening = true;
@@ -64,6 +75,7 @@
         this.#opening = false;
       }
       control.opens++;
+      control.lastOpen = { baudRate, bufferSize };
       this.#ws = ws;
       this.#readable = new ReadableStream({
         start: (c) => { this.#readCtl = c; },
@@ -89,7 +101,10 @@
         close: () => waitDrained(),
       });
       ws.onmessage = (e) => {
-        try { this.#readCtl?.enqueue(new Uint8Array(e.data)); } catch { /* stream closed */ }
+        const all = new Uint8Array(e.data);
+        try {
+          for (let at = 0; at < all.length; at += bufferSize) this.#readCtl?.enqueue(all.subarray(at, at + bufferSize));
+        } catch { /* stream closed */ }
       };
       ws.onclose = () => { if (this.#ws === ws) this.lose(); };
     }
