@@ -23,8 +23,8 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use webrepl_core::{
-    parse_board_url, AddressError, CloseInfo, ControlKey, Event, FsError, FsId, FsOp, Password,
-    RunError, RunId, Session, SessionConfig, TransferError, TransferId, Transmit,
+    parse_board_url, AddressError, CloseInfo, ControlKey, Event, FsError, FsId, FsOp, InputFlow,
+    Password, RunError, RunId, Session, SessionConfig, TransferError, TransferId, Transmit,
 };
 
 use crate::clock::now_ms;
@@ -205,9 +205,12 @@ impl Connection {
     pub fn open_serial(
         port: SerialPort,
         baud: u32,
-        config: SessionConfig,
+        mut config: SessionConfig,
         listener: Listener,
     ) -> Connection {
+        // A board with native USB holds back what it cannot take yet: scripts go whole.
+        config.input_flow =
+            InputFlow::for_usb_vendor(crate::serial::usb_ids(&port).map(|(vendor, _)| vendor));
         let conn = Connection {
             inner: Rc::new(RefCell::new(None)),
             url: crate::serial::describe(&port).into(),

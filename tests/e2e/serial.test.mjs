@@ -2,6 +2,8 @@
 // has no board behind it here, so the test injects a stand-in with the real API's shape
 // (tests/e2e/serial/fake-serial.js) whose port carries real bytes to the virtual board's
 // serial mode (real MicroPython on a pty, 256-byte input buffer; tests/e2e/serial/bridge.mjs).
+// The shared board is an ESP32 dev kit's UART (CP2102 ids; input that overflows is lost); one
+// test uses a native-USB board (Pico ids; the board's USB holds input back).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -56,7 +58,7 @@ test('first time: the chooser (cancel is explained); no password; print(1+1); th
     assert.match(await page.textContent('#message'), /no port was chosen/i);
     assert.equal(await page.evaluate(() => window.__fakeSerial.opens), 0);
     await usbConnect(page);
-    assert.match(await page.textContent('#status'), /Connected to USB board 2e8a:0005/);
+    assert.match(await page.textContent('#status'), /Connected to USB board 10c4:ea60/);
     assert.equal(await page.inputValue('#password'), '', 'no password was needed');
     // 115200 baud, and a read buffer larger than Chrome's 255-byte default (one read per 255
     // bytes would cost the page a promise per 255 bytes of a download).
@@ -103,6 +105,34 @@ test('a 200 KB binary file is sent and got back byte-identical through the raw R
   } finally {
     fs.rmSync(file, { force: true });
     await done(page);
+  }
+});
+
+test('a native-USB board (Pico ids) takes a put as whole scripts: nothing waits for windows, nothing is lost', async () => {
+  const data = Buffer.alloc(100 * 1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
+  const usbEnv = await launch({ root: ROOT });
+  const usb = await startSerialBridge({ baud: 0, inputBuffer: 256, inputFlow: 'usb' });
+  try {
+    await usbEnv.context.addInitScript({ content: usb.initScript() });
+    const page = await usbEnv.context.newPage();
+    await page.goto(`${usbEnv.web.url}dist/index.html`);
+    await page.waitForSelector('#connect:not([disabled])');
+    await usbConnect(page);
+    assert.match(await page.textContent('#status'), /Connected to USB board 2e8a:0005/);
+    await page.waitForSelector('#fs-list li[data-name="boot.py"]', { timeout: 30_000 });
+    await panelUpload(page, { name: 'fast.bin', mimeType: 'application/octet-stream', buffer: data }, 120_000);
+    await page.waitForSelector('#fs-jobs li[data-state=done]');
+    assert.ok((await usb.board.readFile('/fast.bin')).equals(data), 'the board has the exact bytes');
+    // The page sent far beyond the board's 256-byte buffer (its USB held the rest back).
+    assert.ok(usb.board.stats.mostHeldBytes > 1024, `held at most ${usb.board.stats.mostHeldBytes} bytes`);
+    assert.equal(usb.board.stats.droppedInputBytes, 0);
+    await type(page, 'print(6*7)\r');
+    await waitForTerminal(page, /\n42\n>>>$/);
+    await done(page);
+  } finally {
+    await usb.close();
+    await usbEnv.close();
   }
 });
 

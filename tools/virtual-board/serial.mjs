@@ -6,9 +6,13 @@
 // end socat (a real port stays too) — and, as on a UART, what the board prints while no client
 // has it open waits in the tty's buffer: clients flush input on open.
 // What a client can tell apart from hardware:
-// - An input buffer of `inputBuffer` bytes (256 as MicroPython's REPL): bytes that arrive while
-//   it is full — the REPL busy running code or still on the previous bytes — are lost, as on a
-//   UART without flow control. Clients must pace themselves (echo, raw-paste windows).
+// - An input buffer of `inputBuffer` bytes (256 as MicroPython's REPL). With `inputFlow: 'uart'`
+//   (the default: a board behind a USB–UART bridge chip) bytes that arrive while it is full — the
+//   REPL busy running code or still on the previous bytes — are lost, as on a UART without flow
+//   control: clients must pace themselves (echo, raw-paste windows). With `inputFlow: 'usb'` (a
+//   board with native USB: MicroPython's USB stacks take bytes only while the buffer has room and
+//   the endpoint refuses the rest) nothing is lost: the rest waits on the host's side, and past
+//   64 KB the board stops reading the pty, so the host's writes wait too.
 // - Output `\n` → `\r\n` as a board's print does; everything else as the interpreter wrote it.
 // - `baud` > 0 paces both directions to the line rate (10 bits per byte: 115200 → 11520 B/s);
 //   0 is unthrottled.
@@ -22,12 +26,13 @@ import path from 'node:path';
 
 export async function startSerialBoard(opts = {}) {
   const o = {
-    link: null, baud: 115200, inputBuffer: 256, log: false,
+    link: null, baud: 115200, inputBuffer: 256, inputFlow: 'uart', log: false,
     files: [['/boot.py', Buffer.from('# This file is executed on every boot (including wake-boot from deepsleep)\n')]],
     ...opts,
   };
   const link = o.link ?? path.join(os.tmpdir(), `vboard-${process.pid}-${Date.now()}`);
-  const stats = { droppedInputBytes: 0, inputBytes: 0, outputBytes: 0, softResets: 0 };
+  const stats = { droppedInputBytes: 0, mostHeldBytes: 0, inputBytes: 0, outputBytes: 0, softResets: 0 };
+  if (!['uart', 'usb'].includes(o.inputFlow)) throw new Error(`virtual board: inputFlow is 'uart' or 'usb', not ${o.inputFlow}`);
   const log = (...a) => o.log && console.error('[serial board]', ...a);
   const bytesPerSec = o.baud > 0 ? o.baud / 10 : Infinity;
 
@@ -68,18 +73,40 @@ export async function startSerialBoard(opts = {}) {
   function feedCpu() {
     if (busy || rxLen === 0) return;
     busy = true;
-    const data = Buffer.concat(rx);
+    // Native USB: the stack refills the buffer while the REPL reads it, so what it held back
+    // reaches the REPL without a pause (here: in the same hand-over).
+    const data = Buffer.concat(o.inputFlow === 'usb' ? [...rx, ...held] : rx);
     rx = [];
     rxLen = 0;
+    if (o.inputFlow === 'usb' && heldLen) {
+      held = [];
+      heldLen = 0;
+      socat.stdout.resume();
+    }
     if (data.includes(3)) Atomics.store(flag, 0, 1);
     worker.postMessage({ type: 'input', data });
   }
+  // Native USB: what the input buffer had no room for (the host keeps it until the board reads).
+  let held = [];
+  let heldLen = 0;
+  const HOLD_MAX = 64 * 1024;
   /** Bytes off the line into the input buffer; what does not fit is lost. */
   function receive(bytes) {
     stats.inputBytes += bytes.length;
+    take(bytes);
+  }
+  function take(bytes) {
     let rest = bytes;
     while (rest.length) {
       const room = o.inputBuffer - rxLen;
+      if (room <= 0 && o.inputFlow === 'usb') {
+        // (A Ctrl-C in there waits too: the stack looks at bytes only as it takes them.)
+        held.push(rest);
+        heldLen += rest.length;
+        stats.mostHeldBytes = Math.max(stats.mostHeldBytes, heldLen);
+        if (heldLen >= HOLD_MAX) socat.stdout.pause();
+        break;
+      }
       if (room <= 0) {
         stats.droppedInputBytes += rest.length;
         log(`input buffer full: ${rest.length} bytes lost`);

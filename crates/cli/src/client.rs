@@ -185,7 +185,11 @@ pub async fn run(
         }
         Target::Serial { port, baud } => {
             let (r, w) = serial::open(&port, baud)?;
-            let session = Session::new_stream(SessionConfig::default(), now());
+            let config = SessionConfig {
+                input_flow: webrepl_core::InputFlow::for_usb_vendor(serial::usb_vendor(&port)),
+                ..SessionConfig::default()
+            };
+            let session = Session::new_stream(config, now());
             (
                 AnyReader::Serial(r),
                 AnyWriter::Serial(w),

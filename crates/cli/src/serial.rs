@@ -62,6 +62,35 @@ impl PortReader {
     }
 }
 
+/// The USB vendor id of port `name`, where the system tells it (`None` for a UART, a
+/// pseudo-terminal, or a port the system gives no ids for): it decides
+/// [`webrepl_core::InputFlow`].
+pub fn usb_vendor(name: &str) -> Option<u16> {
+    #[cfg(target_os = "linux")]
+    {
+        // /dev/ttyACM0 → /sys/class/tty/ttyACM0/device: a USB interface, whose device (a level or
+        // two up) has idVendor.
+        let real = std::fs::canonicalize(name).ok()?;
+        let tty = real.file_name()?.to_str()?.to_owned();
+        let dev = std::fs::canonicalize(format!("/sys/class/tty/{tty}/device")).ok()?;
+        dev.ancestors().take(4).find_map(|dir| {
+            let text = std::fs::read_to_string(dir.join("idVendor")).ok()?;
+            u16::from_str_radix(text.trim(), 16).ok()
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        serialport::available_ports()
+            .ok()?
+            .into_iter()
+            .find(|p| p.port_name == name)
+            .and_then(|p| match p.port_type {
+                serialport::SerialPortType::UsbPort(u) => Some(u.vid),
+                _ => None,
+            })
+    }
+}
+
 /// Opens `name` at `baud` (8N1, no flow control), drops stale input, starts the threads.
 pub fn open(name: &str, baud: u32) -> Result<(PortReader, PortWriter), PortError> {
     let port = serialport::new(name, baud)

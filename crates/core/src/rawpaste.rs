@@ -43,6 +43,8 @@ pub struct PasteFlow {
     sent: usize,
     window: usize,
     credit: usize,
+    /// The board's USB holds back what it cannot take yet: no need to wait for windows.
+    held: bool,
 }
 
 impl PasteFlow {
@@ -55,6 +57,17 @@ impl PasteFlow {
             sent: 0,
             window: 0,
             credit: 0,
+            held: false,
+        }
+    }
+
+    /// A flow for a board whose USB stack holds back input it has no room for
+    /// ([`crate::InputFlow::HeldByUsb`]): once the board is in raw-paste mode the whole script goes at
+    /// once (the windows it grants are not waited for: nothing can be lost).
+    pub fn held_by_usb(script: Vec<u8>) -> Self {
+        PasteFlow {
+            held: true,
+            ..PasteFlow::new(script)
         }
     }
 
@@ -83,14 +96,14 @@ impl PasteFlow {
                         [b'R', 0x01] | [b'R'] | [b'R', 0x01, _] => {}
                         [b'R', 0x01, lo, hi] => {
                             self.window = (*lo as usize | (*hi as usize) << 8).max(1);
-                            self.credit = self.window;
+                            self.credit = if self.held { usize::MAX } else { self.window };
                             self.state = State::Sending;
                         }
                         _ => return (used, PasteStep::Unknown),
                     }
                 }
                 State::Sending => match b {
-                    0x01 => self.credit += self.window,
+                    0x01 => self.credit = self.credit.saturating_add(self.window),
                     0x04 => {
                         // The board stopped reading: acknowledge, then its output follows.
                         self.state = State::Ended;
@@ -216,6 +229,24 @@ mod tests {
         assert_eq!(s, PasteStep::Send(vec![b'a'; 128]));
         assert_eq!(f.on_output(b"\x04"), (1, PasteStep::Send(vec![0x04])));
         assert!(f.is_ended());
+    }
+
+    #[test]
+    fn held_by_usb_the_whole_script_goes_at_once() {
+        let mut f = PasteFlow::held_by_usb(vec![b'a'; 1000]);
+        // Nothing before the board is in raw-paste mode (it could still refuse).
+        assert_eq!(f.on_output(b"R\x01"), (2, PasteStep::Wait));
+        let mut want = vec![b'a'; 1000];
+        want.push(0x04);
+        assert_eq!(f.on_output(b"\x80\x00"), (2, PasteStep::Send(want)));
+        // The windows the board grants as it reads change nothing; its end acknowledgement ends.
+        assert_eq!(f.on_output(b"\x01\x01\x01"), (3, PasteStep::Wait));
+        assert_eq!(f.on_output(b"\x04"), (1, PasteStep::Ended));
+        // A board that stopped early sends the same single 04: no 04 goes back, as the script's
+        // own end is already on its way (a second one would reach the raw REPL: a soft reset).
+        let mut f = PasteFlow::held_by_usb(b"1/".to_vec());
+        f.on_output(b"R\x01\x80\x00");
+        assert_eq!(f.on_output(b"\x04"), (1, PasteStep::Ended));
     }
 
     proptest! {

@@ -13,6 +13,7 @@
 //! `04` ends it, the board acknowledges with `04`, then prints the output, `04`, the exception
 //! text, `04`, `>` as for a plain script (no `OK`). The flow control is [`crate::rawpaste`].
 
+use crate::inputflow::InputFlow;
 use crate::rawpaste::{PasteFlow, PasteStep};
 use crate::tail::Tail;
 
@@ -152,7 +153,13 @@ impl RawRepl {
 
     /// Sends a script of any length in raw-paste mode (byte streams only; call when ready). Its
     /// reply comes as [`RawAction::Reply`], or [`RawAction::NoPaste`] when the board has none.
-    pub fn exec_paste(&mut self, script: Vec<u8>, now: u64, out: &mut Vec<RawAction>) {
+    pub fn exec_paste(
+        &mut self,
+        script: Vec<u8>,
+        flow: InputFlow,
+        now: u64,
+        out: &mut Vec<RawAction>,
+    ) {
         if self.phase != Phase::Ready {
             return;
         }
@@ -162,7 +169,10 @@ impl RawRepl {
         self.stdout.clear();
         self.stderr.clear();
         self.deadline = now + self.timeout_ms;
-        self.paste = Some(PasteFlow::new(script));
+        self.paste = Some(match flow {
+            InputFlow::Windowed => PasteFlow::new(script),
+            InputFlow::HeldByUsb => PasteFlow::held_by_usb(script),
+        });
         out.push(RawAction::Send("\x05A\x01".into()));
     }
 

@@ -122,6 +122,17 @@ fn unescape(body: &[u8]) -> Vec<u8> {
                 i += 2;
                 v
             }
+            // Octal: one to three digits, as Python reads them.
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                let mut digits = 1;
+                while digits < 3 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
+                    v = v * 8 + u32::from(body[i] - b'0');
+                    i += 1;
+                    digits += 1;
+                }
+                v as u8
+            }
             other => other,
         });
     }

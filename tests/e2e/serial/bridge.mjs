@@ -12,10 +12,18 @@ import { startSerialBoard } from '../../../tools/virtual-board/serial.mjs';
 
 const FAKE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-serial.js');
 
-/** Starts a serial virtual board (`baud` 0: unthrottled) and the bridge to it. */
-export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = false } = {}) {
+/** USB ids the stand-in port reports for each kind of board: a Raspberry Pi Pico (native USB)
+ * and an ESP32 dev kit's CP2102 bridge chip (a UART). The page picks its input flow by them. */
+export const USB_IDS = {
+  usb: { usbVendorId: 0x2e8a, usbProductId: 0x0005 },
+  uart: { usbVendorId: 0x10c4, usbProductId: 0xea60 },
+};
+
+/** Starts a serial virtual board (`baud` 0: unthrottled; `inputFlow` 'uart' loses input that
+ * overflows, 'usb' holds it back) and the bridge to it. */
+export async function startSerialBridge({ baud = 0, inputBuffer = 256, inputFlow = 'uart', log = false } = {}) {
   const link = path.join(os.tmpdir(), `vb-page-serial-${process.pid}-${Math.random().toString(16).slice(2)}`);
-  const board = await startSerialBoard({ link, baud, inputBuffer, log });
+  const board = await startSerialBoard({ link, baud, inputBuffer, inputFlow, log });
   let current = null;
   // One program at a time has a port open: a second open fails (the handshake is refused).
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: () => !current });
@@ -66,7 +74,7 @@ export async function startSerialBridge({ baud = 0, inputBuffer = 256, log = fal
     stats,
     /** The init script for a browser context: the stand-in, talking to this bridge. */
     initScript(opts = {}) {
-      const cfg = { bridge: `ws://127.0.0.1:${wss.address().port}/`, ...opts };
+      const cfg = { bridge: `ws://127.0.0.1:${wss.address().port}/`, info: USB_IDS[inputFlow], ...opts };
       return `window.__fakeSerialConfig = ${JSON.stringify(cfg)};\n${fs.readFileSync(FAKE, 'utf8')}`;
     },
     async close() {

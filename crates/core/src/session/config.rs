@@ -2,6 +2,7 @@
 //! session ([`Transport`]).
 
 use crate::fileread::ReadEncoding;
+use crate::inputflow::InputFlow;
 use crate::transfer;
 
 /// Timing and pacing settings.
@@ -29,6 +30,9 @@ pub struct SessionConfig {
     pub read_encoding: ReadEncoding,
     /// Over a byte stream: most file bytes per raw-paste script of a put.
     pub stream_chunk: usize,
+    /// Over a byte stream: whether input the board has no room for is lost (raw-paste windows)
+    /// or held back by its USB stack (scripts go whole).
+    pub input_flow: InputFlow,
 }
 
 /// What carries the session.
@@ -54,6 +58,7 @@ impl Default for SessionConfig {
             max_queued_fs: 1024,
             read_encoding: ReadEncoding::default(),
             stream_chunk: 4096,
+            input_flow: InputFlow::Windowed,
         }
     }
 }

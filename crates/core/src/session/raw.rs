@@ -30,7 +30,9 @@ impl Session {
                     job: Job::Write(w), ..
                 }) => match w.next_part(self.paste_ok) {
                     Some(Part::Plain(script)) => raw.exec(&script, self.now, &mut acts),
-                    Some(Part::Paste(script)) => raw.exec_paste(script, self.now, &mut acts),
+                    Some(Part::Paste(script)) => {
+                        raw.exec_paste(script, self.config.input_flow, self.now, &mut acts)
+                    }
                     None => {}
                 },
                 Some(job) => {
