@@ -29,6 +29,9 @@ pub struct SessionConfig {
     pub read_encoding: ReadEncoding,
     /// Over a byte stream: most file bytes per raw-paste script of a put.
     pub stream_chunk: usize,
+    /// Acks a WebREPL get keeps in flight (1..=3, [`crate::getahead`]): 3 straight to a board;
+    /// 1 through `webrepl proxy`, which reads ahead itself and expects one ack per chunk.
+    pub get_depth: usize,
 }
 
 /// What carries the session.
@@ -54,6 +57,7 @@ impl Default for SessionConfig {
             max_queued_fs: 1024,
             read_encoding: ReadEncoding::default(),
             stream_chunk: 4096,
+            get_depth: 1,
         }
     }
 }
