@@ -14,8 +14,9 @@
 //   {t: 'error', d}
 'use strict';
 
-// Get read-ahead, as `webrepl proxy` does it (crates/core/src/readahead.rs is the reference, and
-// this follows it step for step): a get needs one round trip per 256-byte chunk, and from here to
+// Get read-ahead, as `webrepl proxy` does it at depth 1 (crates/core/src/readahead.rs is the
+// reference, and this follows it step for step; the proxy keeps three acks in flight to a board,
+// this worker one): a get needs one round trip per 256-byte chunk, and from here to
 // the page and back is two thread hops. So this worker acks each chunk to the board itself as soon
 // as it has it — one ack per chunk, never two ahead of the board, at most WINDOW ahead of the
 // page — and drops the page's own acks when they come. Both binary streams are followed as the
@@ -32,7 +33,7 @@ class ReadAhead {
     this.need = 0; // bytes left in the board state (status, data, final)
     this.lo = 0;
     this.ahead = 0; // acks sent for the page, not yet matched by its own
-    this.owed = false; // a chunk arrived with the window full: its ack waits for the page
+    this.owed = 0; // chunks that arrived with the window full: their acks wait for the page
   }
 
   /** Page → board bytes; returns the bytes to send to the board. */
@@ -50,7 +51,7 @@ class ReadAhead {
       if (this.ahead > 0 && this.header.length === 0 && bytes[i] === 0) {
         i++;
         this.ahead--;
-        if (this.owed) { this.owed = false; this.ahead++; parts.push(ACK); }
+        if (this.owed > 0) { this.owed--; this.ahead++; parts.push(ACK); }
         continue;
       }
       if (this.board !== 'idle' && this.header.length === 0) {
@@ -68,7 +69,7 @@ class ReadAhead {
         this.header = [];
         if (h[0] === 0x57 && h[1] === 0x41) {
           if (h[2] === 1) this.putLeft = (h[12] | (h[13] << 8) | (h[14] << 16)) + h[15] * 16777216;
-          else if (h[2] === 2) { this.board = 'status'; this.need = 4; }
+          else if (h[2] === 2) { this.board = 'status'; this.need = 4; this.owed = 0; }
         }
       }
     }
@@ -105,7 +106,7 @@ class ReadAhead {
   due() {
     if (this.window === 0) return 0;
     if (this.ahead < this.window) { this.ahead++; return 1; }
-    this.owed = true;
+    this.owed++;
     return 0;
   }
 }

@@ -329,16 +329,24 @@ export async function startBoard(opts = {}) {
               if (size === 0) { await ask({ type: 'write', path: name, data: new Uint8Array(0) }); this.xfer = null; this.send(WB, true); }
               continue;
             }
+            // A get, and any op but 1 and 3: a board opens the named file for reading. A name it
+            // cannot open ends the session (the exception stops WebREPL's terminal).
+            if (op === 2) stats.gets++;
+            const file = await ask({ type: 'read', path: name });
+            if (file == null) { log(`op ${op} ${name}: cannot open, dropping the session`); this.drop(); return; }
             if (op === 2) {
-              stats.gets++;
-              const file = await ask({ type: 'read', path: name });
-              if (file == null) { log(`get ${name}: not found, dropping the session`); this.drop(); return; }
               this.xfer = { op, name, data: Buffer.from(file), off: 0 };
-              this.send(WB, true);
-              continue;
+            } else {
+              // An unknown op on a file that opens: `WB 00 00`, and from then on no binary byte
+              // means anything to the board (it waits for data no op asked for) until the next
+              // session. The REPL still works.
+              log(`op ${op} ${name}: unknown op, binary input ignored from now on`);
+              this.xfer = { op, stuck: true };
             }
+            this.send(WB, true);
             continue;
           }
+          if (x.stuck) { this.bin = Buffer.alloc(0); break; }
           if (x.op === 1) {
             if (this.bin.length === 0) break;
             const take = this.bin.subarray(0, x.size - x.got);
@@ -357,7 +365,8 @@ export async function startBoard(opts = {}) {
             }
             continue;
           }
-          // get: one chunk per ack byte
+          // get: one chunk per binary byte (any byte; acks that come early wait their turn). After
+          // the empty chunk and `WB 00 00`, the bytes that follow are the next header's.
           if (this.bin.length === 0) break;
           this.bin = this.bin.subarray(1);
           const chunk = x.data.subarray(x.off, x.off + 256);

@@ -162,6 +162,16 @@ const BUSY_GRACE: Duration = Duration::from_secs(3);
 /// Progress reports: (bytes done, total if known).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
+/// Acks a get keeps in flight: three straight to a board; one through a proxy URL
+/// (`ws://HOST/ws://BOARD…`), since `webrepl proxy` reads ahead itself and expects one per chunk.
+fn get_depth(url: &BoardUrl) -> usize {
+    if url.target.is_some() {
+        1
+    } else {
+        webrepl_core::getahead::MAX_DEPTH
+    }
+}
+
 /// Connects to the target (logging in over WebREPL) and does `op`.
 pub async fn run(
     target: Target,
@@ -180,7 +190,11 @@ pub async fn run(
                 .map(|p| format!("/{p}"))
                 .unwrap_or_else(|| "/".into());
             let (r, w) = link::connect(&url, &path, Duration::from_secs(10)).await?;
-            let session = Session::new(SessionConfig::default(), Some(password), now());
+            let config = SessionConfig {
+                get_depth: get_depth(&url),
+                ..SessionConfig::default()
+            };
+            let session = Session::new(config, Some(password), now());
             (AnyReader::Ws(r), AnyWriter::Ws(w), session, None)
         }
         Target::Serial { port, baud } => {
@@ -392,5 +406,19 @@ pub async fn run(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use webrepl_core::parse_board_url;
+
+    #[test]
+    fn gets_keep_three_acks_in_flight_to_a_board_and_one_through_a_proxy() {
+        let direct = parse_board_url("ws://192.168.4.1:8266/").expect("a URL");
+        assert_eq!(get_depth(&direct), 3);
+        let proxied = parse_board_url("ws://localhost:8765/ws://192.168.4.1:8266").expect("a URL");
+        assert_eq!(get_depth(&proxied), 1);
     }
 }

@@ -21,6 +21,7 @@ pub mod control;
 pub mod fileread;
 pub mod files;
 pub mod filewrite;
+pub mod getahead;
 pub mod inputflow;
 pub mod lna;
 pub mod login;

@@ -2,16 +2,20 @@
 //!
 //! A get is bound by one round trip per 256-byte chunk: the board sends the next chunk only
 //! after the client's one-byte ack. Through a proxy each round trip crosses two links and the
-//! client's own processing. [`ReadAhead`] lets the proxy ack each chunk to the board itself as
-//! soon as the chunk reaches it — still exactly one ack per chunk and never two ahead of the
-//! board — and drops the client's acks when they come. The client sees the same bytes in the same
-//! order; the board is paced by the proxy's round trip alone. At most `window` chunks are acked
-//! on the client's behalf; beyond that the proxy waits for the client's acks (flow control for a
-//! slow client).
+//! client's own processing. [`ReadAhead`] lets the proxy ack the chunks to the board itself —
+//! up to `depth` acks in flight ([`crate::getahead`]; depth 1: one per chunk as it arrives, never
+//! two ahead of the board) — and drops the client's acks when they come. Acks left over after
+//! the end began the board's next header: the proxy completes it as a version request and hides
+//! the 3-byte reply, so the client sees exactly the bytes of a plain get, in the same order; the
+//! board is paced by the proxy's round trip alone. At most `window` chunks are acked on the
+//! client's behalf; beyond that the proxy waits for the client's acks (flow control for a slow
+//! client). The client must ack one chunk at a time (a client that acks ahead itself would be
+//! read ahead twice).
 //!
 //! It follows both binary streams as the board parses them: 82-byte headers from the client,
 //! put data passed through untouched, the board's `WB` status, chunk lengths and the final `WB`.
 
+use crate::getahead::{resync, AckPlan, VERSION_REPLY};
 use crate::transfer::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +34,8 @@ enum Board {
     Status(u8),
     /// Reading a chunk's 2-byte length (bytes so far, low byte).
     Length(u8, u8),
-    /// `n` bytes of chunk data to pass.
-    Data(u16),
+    /// A chunk of `len` bytes, `left` of them still to pass.
+    Data { len: u16, left: u16 },
     /// After the empty chunk: the final 4-byte status (bytes so far).
     Final(u8),
 }
@@ -44,21 +48,35 @@ pub struct ReadAhead {
     board: Board,
     /// Acks sent to the board on the client's behalf, not yet matched by the client's own.
     ahead: usize,
-    /// A chunk arrived while the window was full: its ack waits for the client.
-    owed: bool,
     window: usize,
+    /// The current get's acks: how many to have sent, and how many the proxy sent.
+    plan: AckPlan,
+    sent: usize,
+    /// The current get sent a resync: the version reply follows its final status.
+    resynced: bool,
+    /// Board bytes still to hide from the client (a resync's version reply).
+    hide: usize,
 }
 
 impl ReadAhead {
-    /// `window`: most chunks acked ahead of the client (0 turns read-ahead off).
+    /// `window`: most chunks acked ahead of the client (0 turns read-ahead off); one ack in
+    /// flight to the board.
     pub fn new(window: usize) -> Self {
+        Self::with_depth(window, 1)
+    }
+
+    /// As [`Self::new`], with up to `depth` acks in flight to the board (clamped to 1..=3).
+    pub fn with_depth(window: usize, depth: usize) -> Self {
         ReadAhead {
             client: Client::Header,
             header: Vec::with_capacity(HEADER_LEN),
             board: Board::Idle,
             ahead: 0,
-            owed: false,
             window,
+            plan: AckPlan::new(depth),
+            sent: 0,
+            resynced: false,
+            hide: 0,
         }
     }
 
@@ -79,15 +97,11 @@ impl ReadAhead {
                 };
                 continue;
             }
-            // An ack the proxy already sent for the client: drop it (and release one owed).
+            // An ack the proxy already sent for the client: drop it (and send one held back).
             if self.ahead > 0 && self.header.is_empty() && rest[0] == 0 {
                 rest = &rest[1..];
                 self.ahead -= 1;
-                if self.owed {
-                    self.owed = false;
-                    self.ahead += 1;
-                    out.push(0);
-                }
+                self.release(&mut out);
                 continue;
             }
             // During a get the board reads each client byte as an ack, not as a header.
@@ -110,7 +124,12 @@ impl ReadAhead {
                                 self.client = Client::PutData(u64::from(size));
                             }
                         }
-                        2 => self.board = Board::Status(0),
+                        2 => {
+                            self.board = Board::Status(0);
+                            self.plan = AckPlan::new(self.plan.depth());
+                            self.sent = 0;
+                            self.resynced = false;
+                        }
                         _ => {}
                     }
                 }
@@ -119,63 +138,78 @@ impl ReadAhead {
         out
     }
 
-    /// Board → client binary bytes (forward them unchanged); returns how many acks (single `00`
-    /// bytes) to send to the board now.
-    pub fn from_board(&mut self, bytes: &[u8]) -> usize {
-        let mut acks = 0;
+    /// Board → client binary bytes: appends what to pass on to `to_client` (all of them but a
+    /// resync's version reply) and returns what to send to the board now (acks, and at a get's
+    /// end the bytes that complete the header its left-over acks began).
+    pub fn from_board(&mut self, bytes: &[u8], to_client: &mut Vec<u8>) -> Vec<u8> {
+        let mut to_board = Vec::new();
         let mut rest = bytes;
         while !rest.is_empty() {
-            match self.board {
-                Board::Idle => return acks,
+            if self.hide > 0 {
+                let take = self.hide.min(rest.len());
+                rest = &rest[take..];
+                self.hide -= take;
+                continue;
+            }
+            let take = match self.board {
+                Board::Idle => rest.len(),
                 Board::Status(n) => {
                     let take = (4 - n as usize).min(rest.len());
-                    rest = &rest[take..];
                     let n = n as usize + take;
                     if n == 4 {
                         // The status is in: the client will ack it to ask for the first chunk.
                         self.board = Board::Length(0, 0);
-                        acks += self.due();
+                        self.plan.started();
+                        self.release(&mut to_board);
                     } else {
                         self.board = Board::Status(n as u8);
                     }
+                    take
                 }
                 Board::Length(0, _) => {
                     self.board = Board::Length(1, rest[0]);
-                    rest = &rest[1..];
+                    1
                 }
                 Board::Length(_, lo) => {
                     let len = u16::from_le_bytes([lo, rest[0]]);
-                    rest = &rest[1..];
                     if len == 0 {
                         self.board = Board::Final(0);
+                        self.ended(&mut to_board);
                     } else {
-                        self.board = Board::Data(len);
+                        self.board = Board::Data { len, left: len };
                     }
+                    1
                 }
-                Board::Data(n) => {
-                    let take = (n as usize).min(rest.len());
-                    rest = &rest[take..];
-                    let left = n - take as u16;
+                Board::Data { len, left } => {
+                    let take = (left as usize).min(rest.len());
+                    let left = left - take as u16;
                     if left == 0 {
                         self.board = Board::Length(0, 0);
-                        acks += self.due();
+                        self.plan.chunk(len as usize);
+                        self.release(&mut to_board);
                     } else {
-                        self.board = Board::Data(left);
+                        self.board = Board::Data { len, left };
                     }
+                    take
                 }
                 Board::Final(n) => {
                     let take = (4 - n as usize).min(rest.len());
-                    rest = &rest[take..];
                     let n = n as usize + take;
                     self.board = if n == 4 {
+                        if std::mem::take(&mut self.resynced) {
+                            self.hide = VERSION_REPLY;
+                        }
                         Board::Idle
                     } else {
                         Board::Final(n as u8)
                     };
+                    take
                 }
-            }
+            };
+            to_client.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
         }
-        acks
+        to_board
     }
 
     /// True between a get's header and its final status.
@@ -183,17 +217,27 @@ impl ReadAhead {
         self.board != Board::Idle
     }
 
-    /// An ack is due to the board: send it now if the window allows, else owe it.
-    fn due(&mut self) -> usize {
+    /// Sends the acks the plan asks for, as far as the window allows.
+    fn release(&mut self, out: &mut Vec<u8>) {
         if self.window == 0 {
-            return 0;
+            return;
         }
-        if self.ahead < self.window {
+        while self.sent < self.plan.target() && self.ahead < self.window {
+            out.push(0);
+            self.sent += 1;
             self.ahead += 1;
-            1
-        } else {
-            self.owed = true;
-            0
+        }
+    }
+
+    /// The empty chunk came: acks beyond the chunks began the board's next header. Complete
+    /// it; the client never sends acks for those.
+    fn ended(&mut self, to_board: &mut Vec<u8>) {
+        let took = self.plan.ended();
+        let excess = self.sent.saturating_sub(took);
+        if let Some(r) = resync(excess) {
+            to_board.extend_from_slice(&r);
+            self.resynced = true;
+            self.ahead = self.ahead.saturating_sub(excess);
         }
     }
 }
@@ -232,8 +276,10 @@ mod tests {
         loop {
             // Board frames reach the proxy: forwarded to the client; proxy acks as told.
             for frame in in_flight.drain(..) {
-                client_got.extend_from_slice(&frame);
-                let acks = ra.from_board(&frame);
+                let mut passed = Vec::new();
+                let acks = ra.from_board(&frame, &mut passed).len();
+                assert_eq!(passed, frame, "depth 1 passes every board byte");
+                client_got.extend_from_slice(&passed);
                 board_acks += acks;
                 unanswered += acks;
                 max_unanswered = max_unanswered.max(unanswered);
@@ -297,7 +343,7 @@ mod tests {
         assert_eq!(ra.from_client(&data[..50]), data[..50].to_vec());
         assert_eq!(ra.from_client(&data[50..]), data[50..].to_vec());
         assert!(!ra.in_get(), "put data that looks like a header is data");
-        assert_eq!(ra.from_board(b"WB\x00\x00"), 0);
+        assert!(ra.from_board(b"WB\x00\x00", &mut vec![]).is_empty());
     }
 
     #[test]
@@ -310,7 +356,10 @@ mod tests {
         for cut in 0..=stream.len() {
             let mut ra = ReadAhead::new(100);
             ra.from_client(&encode_header(2, 0, "f"));
-            let acks = ra.from_board(&stream[..cut]) + ra.from_board(&stream[cut..]);
+            let mut passed = vec![];
+            let acks = ra.from_board(&stream[..cut], &mut passed).len()
+                + ra.from_board(&stream[cut..], &mut passed).len();
+            assert_eq!(passed, stream);
             assert_eq!(acks, 4, "cut at {cut}");
             assert!(!ra.in_get());
         }

@@ -2,12 +2,17 @@
 //! machines over the binary byte stream.
 //!
 //! Replies are parsed byte by byte, so a `WB` status, a get chunk or a version reply may be split
-//! over several frames or merged with the next one. A get sends exactly one ack per chunk and
-//! never one ahead (an extra `00` is read by the board as the start of a new header). Every
-//! message produced is at most 65535 bytes.
+//! over several frames or merged with the next one. A get keeps up to its depth of acks in
+//! flight ([`crate::getahead`]; depth 1: one ack per chunk, never one ahead); acks left over
+//! after the end are bytes of the board's next header, which the get then completes as a
+//! version request and whose reply it swallows before it reports the file. Every message
+//! produced is at most 65535 bytes.
 
+use crate::getahead::{resync, AckPlan, VERSION_REPLY};
 use std::collections::VecDeque;
-use thiserror::Error;
+
+mod error;
+pub use error::{validate_name, validate_size, TransferError};
 
 pub const HEADER_LEN: usize = 82;
 /// The name field is 64 bytes read as a C string: at most 63 bytes of name.
@@ -19,9 +24,9 @@ pub const PUT_CHUNK: usize = 1024;
 /// The board's largest get chunk.
 pub const GET_CHUNK: usize = 256;
 
-const OP_PUT: u8 = 1;
-const OP_GET: u8 = 2;
-const OP_VERSION: u8 = 3;
+pub(crate) const OP_PUT: u8 = 1;
+pub(crate) const OP_GET: u8 = 2;
+pub(crate) const OP_VERSION: u8 = 3;
 
 /// Identifies one queued or running transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,66 +44,6 @@ impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum TransferError {
-    #[error("no file name given")]
-    EmptyName,
-    #[error(
-        "the board name \"{name}\" is {len} bytes in UTF-8; WebREPL allows at most 63 — shorten it"
-    )]
-    NameTooLong { name: String, len: usize },
-    #[error("the board name contains a NUL byte")]
-    NameHasNul,
-    #[error(
-        "the file is {0} bytes; WebREPL can send at most 4 GiB (4294967295 bytes) in one transfer"
-    )]
-    TooLarge(u64),
-    #[error("\"{0}\" was not found on the board, or cannot be read (the board closes the connection when a get fails)")]
-    NotFound(String),
-    #[error("the connection was lost during the transfer of \"{name}\" after {done} bytes")]
-    ConnectionLost { name: String, done: u64 },
-    #[error("the board answered the transfer with error status {0}")]
-    BoardStatus(u16),
-    #[error("the board sent an unexpected reply ({0}); the transfer was stopped")]
-    Protocol(&'static str),
-    #[error("the board did not answer for {secs} s during the transfer of \"{name}\"; a running program can hold transfers up — press Stop (Ctrl-C) and try again")]
-    Timeout { name: String, secs: u64 },
-    #[error("not connected to a board")]
-    NotConnected,
-    #[error("{0} needs WebREPL; over a serial port it is not available")]
-    NeedsWebRepl(&'static str),
-    /// A put through the raw REPL (over a serial port) failed on the board.
-    #[error("{name}: the board could not write the file: {message}")]
-    Write { name: String, message: String },
-    #[error("cancelled")]
-    Cancelled,
-    /// A read through the raw REPL ([`crate::fileread`]) failed; the session stays up.
-    #[error(transparent)]
-    Read(#[from] crate::fileread::ReadError),
-}
-
-/// Checks a board path for the header's name field.
-pub fn validate_name(name: &str) -> Result<(), TransferError> {
-    if name.is_empty() {
-        return Err(TransferError::EmptyName);
-    }
-    if name.as_bytes().contains(&0) {
-        return Err(TransferError::NameHasNul);
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err(TransferError::NameTooLong {
-            name: name.to_owned(),
-            len: name.len(),
-        });
-    }
-    Ok(())
-}
-
-/// Checks a file size for a put.
-pub fn validate_size(size: u64) -> Result<u32, TransferError> {
-    u32::try_from(size).map_err(|_| TransferError::TooLarge(size))
 }
 
 /// Encodes the 82-byte request header (`struct "<2sBBQLH64s"`).
@@ -166,12 +111,15 @@ enum State {
     PutAwaitEnd,
     /// Get: an ack is out; waiting for a chunk's length.
     GetAwaitLen,
-    /// Get: reading a chunk of `remaining` more bytes.
+    /// Get: reading a chunk of `len` bytes, `remaining` more to come.
     GetChunk {
+        len: usize,
         remaining: usize,
     },
     /// Get: the empty chunk arrived; waiting for the final `WB`.
     GetAwaitEnd,
+    /// Get: the file is in; swallowing the version reply that the resync brings.
+    GetAwaitVersion,
     Finished,
 }
 
@@ -186,6 +134,11 @@ pub struct Transfer {
     /// Reply bytes collected for the current field.
     field: Vec<u8>,
     outbox: VecDeque<Vec<u8>>,
+    /// Get: how many acks to have sent, and how many were.
+    acks: AckPlan,
+    acks_sent: usize,
+    /// Get: a resync went out (its version reply is still to come).
+    resynced: bool,
 }
 
 impl Transfer {
@@ -200,15 +153,24 @@ impl Transfer {
         Ok(Self::new(id, kind, data))
     }
 
+    /// A get with one ack per chunk, never one ahead.
     pub fn get(id: TransferId, name: &str) -> Result<Self, TransferError> {
+        Self::get_with_depth(id, name, 1)
+    }
+
+    /// A get that keeps up to `depth` acks in flight (clamped to 1..=3; see [`crate::getahead`]).
+    /// Only straight to a board: a proxy that acks on the client's behalf expects one per chunk.
+    pub fn get_with_depth(id: TransferId, name: &str, depth: usize) -> Result<Self, TransferError> {
         validate_name(name)?;
-        Ok(Self::new(
+        let mut t = Self::new(
             id,
             TransferKind::Get {
                 name: name.to_owned(),
             },
             Vec::new(),
-        ))
+        );
+        t.acks = AckPlan::new(depth);
+        Ok(t)
     }
 
     pub fn version(id: TransferId) -> Self {
@@ -223,6 +185,17 @@ impl Transfer {
             data,
             field: Vec::with_capacity(4),
             outbox: VecDeque::new(),
+            acks: AckPlan::new(1),
+            acks_sent: 0,
+            resynced: false,
+        }
+    }
+
+    /// Queues the acks the plan asks for beyond those sent (one message).
+    fn send_acks(&mut self, target: usize) {
+        if target > self.acks_sent {
+            self.outbox.push_back(vec![0; target - self.acks_sent]);
+            self.acks_sent = target;
         }
     }
 
@@ -340,7 +313,8 @@ impl Transfer {
                             steps.push(Step::Progress(0, self.total()));
                         }
                         TransferKind::Get { .. } => {
-                            self.outbox.push_back(vec![0]);
+                            let target = self.acks.started();
+                            self.send_acks(target);
                             self.state = State::GetAwaitLen;
                             steps.push(Step::Progress(0, None));
                         }
@@ -374,21 +348,32 @@ impl Transfer {
                     let len = u16::from_le_bytes([self.field[0], self.field[1]]) as usize;
                     self.field.clear();
                     if len == 0 {
+                        // Acks beyond the chunks began the board's next header: complete it.
+                        let took = self.acks.ended();
+                        if let Some(r) = resync(self.acks_sent.saturating_sub(took)) {
+                            self.outbox.push_back(r);
+                            self.resynced = true;
+                        }
                         self.state = State::GetAwaitEnd;
                     } else {
-                        self.state = State::GetChunk { remaining: len };
+                        self.state = State::GetChunk {
+                            len,
+                            remaining: len,
+                        };
                     }
                 }
-                State::GetChunk { remaining } => {
+                State::GetChunk { len, remaining } => {
                     let n = remaining.min(bytes.len());
                     self.data.extend_from_slice(&bytes[..n]);
                     bytes = &bytes[n..];
                     if n == remaining {
-                        // Chunk complete: exactly one ack for it.
-                        self.outbox.push_back(vec![0]);
+                        // Chunk complete: the acks it calls for (at depth 1, one).
+                        let target = self.acks.chunk(len);
+                        self.send_acks(target);
                         self.state = State::GetAwaitLen;
                     } else {
                         self.state = State::GetChunk {
+                            len,
                             remaining: remaining - n,
                         };
                     }
@@ -402,12 +387,18 @@ impl Transfer {
                         steps.push(self.fail(e));
                         break;
                     }
-                    self.state = State::Finished;
-                    let name = self.kind.name().to_owned();
-                    steps.push(Step::Done(TransferOutcome::Get {
-                        name,
-                        data: std::mem::take(&mut self.data),
-                    }));
+                    if self.resynced {
+                        self.state = State::GetAwaitVersion;
+                        continue;
+                    }
+                    steps.push(self.get_done());
+                }
+                State::GetAwaitVersion => {
+                    if !self.fill(&mut bytes, VERSION_REPLY) {
+                        break;
+                    }
+                    self.field.clear();
+                    steps.push(self.get_done());
                 }
                 State::Finished => break,
             }
@@ -426,6 +417,14 @@ impl Transfer {
                 done: self.done(),
             },
         }
+    }
+
+    fn get_done(&mut self) -> Step {
+        self.state = State::Finished;
+        Step::Done(TransferOutcome::Get {
+            name: self.kind.name().to_owned(),
+            data: std::mem::take(&mut self.data),
+        })
     }
 
     fn fail(&mut self, e: TransferError) -> Step {

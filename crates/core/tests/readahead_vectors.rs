@@ -41,7 +41,12 @@ impl Rec {
         out
     }
     fn board(&mut self, b: &[u8]) -> usize {
-        let acks = self.ra.from_board(b);
+        let mut passed = Vec::new();
+        let to_board = self.ra.from_board(b, &mut passed);
+        // At depth 1 (the page's worker): every byte passed on, only acks back.
+        assert_eq!(passed, b, "depth 1 passes the board's bytes unchanged");
+        assert!(to_board.iter().all(|&x| x == 0), "depth 1 sends only acks");
+        let acks = to_board.len();
         self.steps
             .push(json!({"from": "board", "bytes": hex(b), "acks": acks}));
         acks

@@ -4,6 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
+use webrepl_core::getahead;
 use webrepl_core::readahead::ReadAhead;
 use webrepl_core::utf8::{prefix_at_boundary, Utf8Stream};
 
@@ -12,7 +13,7 @@ use crate::link::{self, Frame, Incoming};
 /// Most bytes of one text message to the browser (merged board frames).
 pub(super) const MAX_MESSAGE: usize = 64 * 1024;
 
-/// While a get streams, its chunks (read ahead, one per proxy round trip) are gathered for at
+/// While a get streams, its chunks (read ahead, three per proxy round trip) are gathered for at
 /// most this long before they go to the browser as one message: a browser pays per message, and
 /// a get of 1 MB is 4,096 chunks. The page parses the binary stream as a stream.
 pub(super) const GET_MERGE: Duration = Duration::from_millis(3);
@@ -40,7 +41,8 @@ pub(super) async fn forward<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut ahead = ReadAhead::new(read_ahead);
+    // Three acks in flight to the board: the proxy's round trip paces a get a third as often.
+    let mut ahead = ReadAhead::with_depth(read_ahead, getahead::MAX_DEPTH);
     let (mut to_browser, mut from_browser) = browser.split();
     let mut up = 0u64;
     let mut down = 0u64;
@@ -144,12 +146,12 @@ where
                             if send_text(&mut to_browser, &mut text).await.is_err() {
                                 break 'session "the browser went away".to_owned();
                             }
-                            // Ask for the next get chunk first, so it travels while this one is
-                            // passed on.
-                            for _ in 0..ahead.from_board(&b) {
-                                let _ = writer.binary(&[0]).await;
+                            // Ask for the next get chunks first, so they travel while this one
+                            // is passed on (a get's end: the resync, whose reply is not passed).
+                            let to_board = ahead.from_board(&b, &mut bin);
+                            if !to_board.is_empty() {
+                                let _ = writer.binary(&to_board).await;
                             }
-                            bin.extend_from_slice(&b);
                             if ahead.in_get() && bin.len() < GET_MESSAGE {
                                 bin_due.get_or_insert_with(|| tokio::time::Instant::now() + GET_MERGE);
                             } else {

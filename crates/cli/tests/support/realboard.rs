@@ -3,9 +3,9 @@
 //! It speaks enough of the board to test links against: `Password: ` and login, a REPL that
 //! echoes each typed character as its own frame and runs one command, `PRINT n` (n numbered
 //! lines `L000000`, each as two frames, like `print('L%06d' % i)`; typed text is dropped while it
-//! prints), and the file transfer (put, get with one ack per 256-byte chunk, version). It
-//! records what a client must never send a board (a ping with payload, a close with a status
-//! code) in `violations`, and counts the empty pings it got.
+//! prints), and the file transfer (put, get with one chunk per ack byte, version, unknown ops as
+//! a board treats them). It records what a client must never send a board (a ping with payload,
+//! a close with a status code) in `violations`, and counts the empty pings it got.
 
 #![allow(dead_code)]
 
@@ -288,6 +288,8 @@ struct Transfer {
     put_data: Vec<u8>,
     /// Get: what is left to send, once asked.
     get: Option<Vec<u8>>,
+    /// An unknown op opened its file: binary input means nothing from then on.
+    stuck: bool,
 }
 
 impl Transfer {
@@ -304,8 +306,12 @@ impl Transfer {
             }
             return Ok(());
         }
+        if self.stuck {
+            return Ok(());
+        }
         if let Some(rest) = self.get.as_mut() {
-            // An ack: the next chunk (an empty one ends the file, followed by the status).
+            // Any byte asks for the next chunk (early ones wait their turn); an empty chunk ends
+            // the file, followed by the status, and the bytes after it are the next header's.
             let n = rest.len().min(256);
             let chunk: Vec<u8> = rest.drain(..n).collect();
             let mut m = (n as u16).to_le_bytes().to_vec();
@@ -339,22 +345,26 @@ impl Transfer {
                     out.binary(b"WB\0\0").await?;
                 }
             }
-            2 => {
+            // The signature is never checked: the op byte alone decides.
+            3 => out.binary(&[1, 27, 0]).await?,
+            op => {
+                // A get or any other op opens the file for reading (docs/board-behaviour.md:
+                // Files); a missing file drops the session.
                 let file = shared
                     .files
                     .lock()
                     .ok()
                     .and_then(|f| f.get(&self.name).cloned());
-                match file {
-                    // A missing file drops the session (docs/board-behaviour.md: Files).
-                    None => return Err(std::io::ErrorKind::NotFound.into()),
-                    Some(data) => {
-                        self.get = Some(data);
-                        out.binary(b"WB\0\0").await?;
-                    }
+                let Some(data) = file else {
+                    return Err(std::io::ErrorKind::NotFound.into());
+                };
+                if op == 2 {
+                    self.get = Some(data);
+                } else {
+                    self.stuck = true;
                 }
+                out.binary(b"WB\0\0").await?;
             }
-            _ => out.binary(&[1, 27, 0]).await?,
         }
         Ok(())
     }

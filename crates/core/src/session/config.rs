@@ -33,6 +33,9 @@ pub struct SessionConfig {
     /// Over a byte stream: whether input the board has no room for is lost (raw-paste windows)
     /// or held back by its USB stack (scripts go whole).
     pub input_flow: InputFlow,
+    /// Acks a WebREPL get keeps in flight (1..=3, [`crate::getahead`]): 3 straight to a board;
+    /// 1 through `webrepl proxy`, which reads ahead itself and expects one ack per chunk.
+    pub get_depth: usize,
 }
 
 /// What carries the session.
@@ -59,6 +62,7 @@ impl Default for SessionConfig {
             read_encoding: ReadEncoding::default(),
             stream_chunk: 4096,
             input_flow: InputFlow::Windowed,
+            get_depth: 1,
         }
     }
 }

@@ -52,7 +52,7 @@ impl Session {
             return self.read(name);
         }
         let id = self.transfer_id();
-        self.queue_transfer(Transfer::get(id, name)?)
+        self.queue_transfer(Transfer::get_with_depth(id, name, self.config.get_depth)?)
     }
 
     /// Queues a request for the board's MicroPython version (WebREPL only).

@@ -58,6 +58,52 @@ fn get_acks_one_chunk_at_a_time() {
 }
 
 #[test]
+fn a_get_at_depth_3_acks_ahead_and_completes_the_header_its_left_over_acks_began() {
+    let mut t = Transfer::get_with_depth(TransferId(1), "f", 3).unwrap();
+    assert_eq!(t.next_message().map(|m| m.len()), Some(82));
+    let mut steps = vec![];
+    t.feed(b"WB\0\0", &mut steps);
+    assert_eq!(t.next_message(), Some(vec![0, 0, 0]), "three acks at once");
+    let mut full = vec![0, 1];
+    full.extend_from_slice(&[7; 256]);
+    t.feed(&full, &mut steps);
+    assert_eq!(t.next_message(), Some(vec![0]), "a full chunk: one more");
+    t.feed(&[2, 0, 8, 9], &mut steps);
+    assert_eq!(
+        t.next_message(),
+        None,
+        "a short chunk: the acks in flight already ask for the end"
+    );
+    t.feed(&[0, 0], &mut steps);
+    // Four acks, three chunks: one left over began a header; 81 bytes complete it, op 3 at
+    // the header's offset 2.
+    let resync = t.next_message().unwrap();
+    assert_eq!(resync.len(), 81);
+    assert!(resync
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == if i == 1 { 3 } else { 0 }));
+    t.feed(b"WB\0\0", &mut steps);
+    t.feed(&[1, 27], &mut steps);
+    assert!(!t.is_finished(), "the version reply is not in yet");
+    let used = t.feed(&[0, b'W', b'B'], &mut steps);
+    assert_eq!(
+        used, 1,
+        "the bytes after the version reply are the next transfer's"
+    );
+    let mut data = vec![7; 256];
+    data.extend_from_slice(&[8, 9]);
+    assert_eq!(
+        steps.last(),
+        Some(&Step::Done(TransferOutcome::Get {
+            name: "f".into(),
+            data
+        }))
+    );
+    assert_eq!(t.next_message(), None);
+}
+
+#[test]
 fn put_sends_data_after_the_first_wb() {
     let mut t = Transfer::put(TransferId(1), "f", vec![7; 3000]).unwrap();
     t.next_message();

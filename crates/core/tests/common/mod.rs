@@ -1,6 +1,8 @@
 //! Helpers shared by the core's integration tests: capture loading and replay.
 #![allow(dead_code)]
 
+pub mod board;
+
 use webrepl_core::{Event, Password, Session, SessionConfig, Transmit};
 
 pub struct Frame {
