@@ -30,6 +30,10 @@ pub struct SessionConfig {
     pub read_encoding: ReadEncoding,
     /// Over a byte stream: most file bytes per raw-paste script of a put.
     pub stream_chunk: usize,
+    /// The same for a board whose USB holds input back ([`InputFlow::HeldByUsb`]): such a
+    /// script goes whole, so a larger one saves round trips (these boards have ≥ 100 KB of heap;
+    /// a script's bytes literal needs about twice its size while it compiles).
+    pub held_stream_chunk: usize,
     /// Over a byte stream: whether input the board has no room for is lost (raw-paste windows)
     /// or held back by its USB stack (scripts go whole).
     pub input_flow: InputFlow,
@@ -61,6 +65,7 @@ impl Default for SessionConfig {
             max_queued_fs: 1024,
             read_encoding: ReadEncoding::default(),
             stream_chunk: 4096,
+            held_stream_chunk: 16 * 1024,
             input_flow: InputFlow::Windowed,
             get_depth: 1,
         }

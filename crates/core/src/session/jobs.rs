@@ -5,6 +5,7 @@ use super::{Event, FsState, Link, Session, Transport};
 use crate::fileread::{self, FileRead, ReadEncoding, ReadError};
 use crate::files::{self, FsError, FsId, FsOp};
 use crate::filewrite::FileWrite;
+use crate::inputflow::InputFlow;
 use crate::transfer::{self, TransferError, TransferId, TransferKind};
 
 /// What waits in the file-operation queue: an operation answered as [`Event::Fs`], or a file
@@ -103,7 +104,10 @@ impl Session {
         transfer::validate_size(data.len() as u64)?;
         let path = fileread::read_path(name)?;
         let id = self.transfer_id();
-        let chunk = self.config.stream_chunk;
+        let chunk = match self.config.input_flow {
+            InputFlow::Windowed => self.config.stream_chunk,
+            InputFlow::HeldByUsb => self.config.held_stream_chunk,
+        };
         self.fs_queue
             .push_back((fs, Job::Write(FileWrite::new(id, path, data, chunk))));
         self.pump_fs();
