@@ -7,6 +7,7 @@
 //! which runs it as a block.
 
 use crate::term_output::Output;
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -14,23 +15,57 @@ use web_sys::HtmlElement;
 use xterm_js_rs::addons::fit::FitAddon;
 use xterm_js_rs::{Terminal, TerminalOptions, Theme};
 
-/// Makes the cursor blink while the terminal has the keyboard focus, and only then. xterm.js's
-/// DOM renderer blinks with a CSS animation, which costs the page a style recalculation on every
-/// frame (about 50 a second, measured with a trace: with a station page left open all day, and
-/// during a flood of output, where every frame counts); a steady cursor costs nothing.
-fn blink_while_focused(term: &Rc<Terminal>, parent: &HtmlElement) -> Vec<Box<dyn std::any::Any>> {
+/// Makes the cursor blink while the terminal has the keyboard focus and output is not flooding
+/// in, and only then. xterm.js's DOM renderer blinks with a CSS animation, which costs the page a
+/// style recalculation and a frame on every display refresh (about 60 a second, measured with a
+/// trace: with a station page left open all day, and during a flood of output, where that CPU
+/// is the socket's and the parser's: 1 MB of prints on a direct link, 507 style recalculations
+/// with the cursor blinking, 275 without); a steady cursor costs nothing, and nobody watches a
+/// flood's cursor.
+struct Blink {
+    term: Rc<Terminal>,
+    focused: Cell<bool>,
+    flooding: Cell<bool>,
+}
+
+impl Blink {
+    fn apply(&self) {
+        let on = self.focused.get() && !self.flooding.get();
+        let Ok(options) = js_sys::Reflect::get(&self.term, &"options".into()) else {
+            return;
+        };
+        let now =
+            js_sys::Reflect::get(&options, &"cursorBlink".into()).is_ok_and(|v| v.is_truthy());
+        if now != on {
+            let _ = js_sys::Reflect::set(&options, &"cursorBlink".into(), &on.into());
+        }
+    }
+}
+
+fn blink_while_focused(
+    term: &Rc<Terminal>,
+    out: &Output,
+    parent: &HtmlElement,
+) -> Vec<Box<dyn std::any::Any>> {
+    let blink = Rc::new(Blink {
+        term: term.clone(),
+        focused: Cell::new(false),
+        flooding: Cell::new(false),
+    });
     let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
-    for (event, blink) in [("focusin", true), ("focusout", false)] {
-        let term = term.clone();
+    for (event, focused) in [("focusin", true), ("focusout", false)] {
+        let blink = blink.clone();
         let cb = Closure::<dyn FnMut()>::new(move || {
-            let options = js_sys::Reflect::get(&term, &"options".into());
-            if let Ok(options) = options {
-                let _ = js_sys::Reflect::set(&options, &"cursorBlink".into(), &blink.into());
-            }
+            blink.focused.set(focused);
+            blink.apply();
         });
         let _ = parent.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
         keep.push(Box::new(cb));
     }
+    out.on_flood(move |flooding| {
+        blink.flooding.set(flooding);
+        blink.apply();
+    });
     keep
 }
 
@@ -70,9 +105,8 @@ impl Term {
             keep.push(Box::new(obs));
         }
         keep.push(Box::new(on_resize));
-        keep.extend(blink_while_focused(&term, parent));
-
         let out = Output::new(term.clone());
+        keep.extend(blink_while_focused(&term, &out, parent));
         // Tests and benchmarks read the terminal and the rendered count from the page; they
         // ask for it with `window.__webreplTest = true` before the page starts (a production
         // page has no such hook).

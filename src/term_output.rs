@@ -7,9 +7,13 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use webrepl_core::pacer::{Pacer, Wake};
+use webrepl_core::pacer::{Pacer, Wake, FLOOD_BYTES};
 use webrepl_core::utf8::prefix_at_boundary;
 use xterm_js_rs::Terminal;
+
+/// Output counts as flooding in from a write of [`FLOOD_BYTES`] until none came for this long
+/// (milliseconds): the terminal's cursor stops blinking meanwhile (`term.rs`).
+const FLOOD_QUIET_MS: u64 = 300;
 
 /// Largest single `write` call to xterm.js (its parser runs one call without a break).
 const WRITE_PIECE: usize = 8 * 1024;
@@ -22,6 +26,9 @@ extern "C" {
     #[wasm_bindgen(method, js_name = write)]
     fn write_then(this: &Writable, data: &str, parsed: &js_sys::Function);
 }
+
+/// Told whether output floods in (see [`Output::on_flood`]).
+type FloodListener = Rc<dyn Fn(bool)>;
 
 /// The output side of one terminal.
 pub struct Output {
@@ -36,6 +43,11 @@ pub struct Output {
     /// The pacer's wake-up, and xterm.js's parse callback (set once, right after creation).
     wake: RefCell<Option<Closure<dyn FnMut()>>>,
     on_parsed: RefCell<Option<Closure<dyn FnMut()>>>,
+    /// Told when output starts and stops flooding in; the last large write's time, and the
+    /// timer that looks for the quiet after it.
+    on_flood: RefCell<Option<FloodListener>>,
+    flood_at: Cell<Option<u64>>,
+    flood_check: RefCell<Option<Closure<dyn FnMut()>>>,
 }
 
 impl Output {
@@ -49,6 +61,9 @@ impl Output {
             unparsed: RefCell::new(VecDeque::new()),
             wake: RefCell::new(None),
             on_parsed: RefCell::new(None),
+            on_flood: RefCell::new(None),
+            flood_at: Cell::new(None),
+            flood_check: RefCell::new(None),
         });
         let weak = Rc::downgrade(&out);
         *out.wake.borrow_mut() = Some(Closure::new(move || {
@@ -62,7 +77,63 @@ impl Output {
                 out.parsed_one();
             }
         }));
+        let weak = Rc::downgrade(&out);
+        *out.flood_check.borrow_mut() = Some(Closure::new(move || {
+            if let Some(out) = weak.upgrade() {
+                out.check_flood();
+            }
+        }));
         out
+    }
+
+    /// Calls `f(true)` when output starts flooding in (a write of [`FLOOD_BYTES`] or more),
+    /// `f(false)` once none came for [`FLOOD_QUIET_MS`].
+    pub fn on_flood(&self, f: impl Fn(bool) + 'static) {
+        *self.on_flood.borrow_mut() = Some(Rc::new(f));
+    }
+
+    /// A write of `bytes` at `now`: starts a flood if it is large.
+    fn note_flood(&self, bytes: usize, now: u64) {
+        if bytes < FLOOD_BYTES {
+            return;
+        }
+        let was = self.flood_at.replace(Some(now));
+        if was.is_none() {
+            self.tell_flood(true);
+            self.check_flood_in(FLOOD_QUIET_MS);
+        }
+    }
+
+    /// The flood timer: ends the flood after the quiet, or looks again when it may have.
+    fn check_flood(&self) {
+        let Some(at) = self.flood_at.get() else {
+            return;
+        };
+        let quiet = now_ms().saturating_sub(at);
+        if quiet >= FLOOD_QUIET_MS {
+            self.flood_at.set(None);
+            self.tell_flood(false);
+        } else {
+            self.check_flood_in(FLOOD_QUIET_MS - quiet);
+        }
+    }
+
+    fn check_flood_in(&self, ms: u64) {
+        let cb = self.flood_check.borrow();
+        if let (Some(w), Some(cb)) = (web_sys::window(), cb.as_ref()) {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                cb.as_ref().unchecked_ref(),
+                i32::try_from(ms).unwrap_or(i32::MAX),
+            );
+        }
+    }
+
+    fn tell_flood(&self, flooding: bool) {
+        // A clone: the listener must not meet a borrow.
+        let f = self.on_flood.borrow().clone();
+        if let Some(f) = f {
+            f(flooding);
+        }
     }
 
     /// Characters handed to xterm.js so far.
@@ -91,6 +162,7 @@ impl Output {
             self.unparsed.borrow_mut().push_back(text.len());
             self.handed.set(self.handed.get() + text.len() as f64);
             publish("rendered", self.handed.get());
+            self.note_flood(text.len(), now_ms());
             self.write_out(&text);
         }
         self.arrange(wake);
