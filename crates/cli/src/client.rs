@@ -183,12 +183,7 @@ pub async fn run(
     let now = || start.elapsed().as_millis() as u64;
     let (mut reader, mut writer, mut session, port) = match target {
         Target::WebRepl { url, password } => {
-            let path = url
-                .url
-                .splitn(4, '/')
-                .nth(3)
-                .map(|p| format!("/{p}"))
-                .unwrap_or_else(|| "/".into());
+            let path = link::request_path(&url);
             let (r, w) = link::connect(&url, &path, Duration::from_secs(10)).await?;
             let config = SessionConfig {
                 get_depth: get_depth(&url),

@@ -84,6 +84,16 @@ pub struct Writer {
     nudges: u64,
 }
 
+/// The request path of `url`: what follows its host and port (`/` if nothing, a proxy's
+/// `/ws://board:8266`), for [`connect`].
+pub fn request_path(url: &BoardUrl) -> String {
+    url.url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| "/".into())
+}
+
 /// Opens a WebSocket to `url` (path included, e.g. a proxy's `/ws://board:8266`).
 pub async fn connect(
     url: &BoardUrl,

@@ -52,12 +52,7 @@ struct Driver {
 impl Driver {
     async fn open(url: &str, depth: usize) -> Driver {
         let url = parse_board_url(url).expect("a board URL");
-        let path = url
-            .url
-            .splitn(4, '/')
-            .nth(3)
-            .map(|p| format!("/{p}"))
-            .unwrap_or_else(|| "/".into());
+        let path = link::request_path(&url);
         let (r, w) = link::connect(&url, &path, Duration::from_secs(10))
             .await
             .expect("connects");
