@@ -301,7 +301,17 @@ test('Cancel stops the waiting uploads; nothing half-written or temporary is lef
       await page.click('#fs-refresh');
       // (The slow board finishes the cancelled batch's cleanup first: on a loaded machine that
       // took over 10 s once.)
-      await listed(page, ['keep.txt', 'a.txt'], 30_000);
+      await listed(page, ['keep.txt', 'a.txt'], 30_000).catch(async (e) => {
+        // (Seen twice in full-suite runs, never alone: say what the panel showed.)
+        const seen = await page.evaluate(() => ({
+          busy: document.querySelector('#fs-list').getAttribute('aria-busy'),
+          names: [...document.querySelectorAll('#fs-list li[data-name]')].map((li) => li.dataset.name),
+          list: document.querySelector('#fs-list').textContent.slice(0, 300),
+          jobs: [...document.querySelectorAll('#fs-jobs li')].map((li) => `${li.textContent} [${li.dataset.state}]`),
+          status: document.querySelector('#status').textContent,
+        }));
+        throw new Error(`${e.message}; the panel: ${JSON.stringify(seen)}`);
+      });
       const names = await listed(page, []);
       assert.ok(!names.some((n) => n.startsWith('.webrepl-')), `temporary files left: ${names}`);
       for (const n of names.filter((x) => /^[abcd]\.txt$/.test(x))) {
