@@ -146,9 +146,17 @@ impl Output {
         if text.is_empty() {
             return;
         }
-        self.pending.borrow_mut().push_str(text);
+        let at_prompt = {
+            let mut pending = self.pending.borrow_mut();
+            pending.push_str(text);
+            ends_at_prompt(&pending)
+        };
         let wake = self.pacer.borrow_mut().arrived(text.len(), now_ms());
         self.arrange(wake);
+        if at_prompt {
+            let wake = self.pacer.borrow_mut().at_prompt(now_ms());
+            self.arrange(wake);
+        }
     }
 
     /// The pacer's wake-up: write what it allows now.
@@ -239,6 +247,14 @@ impl Output {
             self.due();
         }
     }
+}
+
+/// True when `text` ends with the REPL's prompt or its continuation prompt on a line of its
+/// own: the board now waits for input.
+fn ends_at_prompt(text: &str) -> bool {
+    [">>> ", "... "].iter().any(|p| {
+        text.ends_with(p) && (text.len() == p.len() || text[..text.len() - p.len()].ends_with('\n'))
+    })
 }
 
 /// Sets `window.__webrepl[name]` (tests and benchmarks read the terminal's counters there).

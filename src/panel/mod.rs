@@ -207,6 +207,12 @@ impl Panel {
         }
     }
 
+    /// Cancel: the waiting uploads stop, in the backend and those not yet sent to it.
+    pub fn cancel(self: &Rc<Self>) {
+        self.backend().cancel();
+        self.with(|m, b| m.cancel_unsent(b));
+    }
+
     pub fn refresh(self: &Rc<Self>) {
         self.with(|m, b| m.refresh(b));
     }

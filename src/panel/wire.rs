@@ -58,7 +58,7 @@ impl Panel {
         click("fs-refresh", Box::new(|p| p.refresh()))?;
         click("fs-mkdir", Box::new(|p| p.new_folder()))?;
         click("fs-stop", Box::new(|p| p.backend().stop()))?;
-        click("fs-cancel", Box::new(|p| p.backend().cancel()))?;
+        click("fs-cancel", Box::new(|p| p.cancel()))?;
         click("fs-view-close", Box::new(|p| p.els.viewer.set_hidden(true)))?;
         for (button, input) in [("fs-upload", "fs-files"), ("fs-upload-dir", "fs-dir")] {
             let picker: HtmlInputElement = by_id(&self.doc, input)?;

@@ -310,6 +310,7 @@ test('Cancel stops the waiting uploads; nothing half-written or temporary is lef
           jobs: [...document.querySelectorAll('#fs-jobs li')].map((li) => `${li.textContent} [${li.dataset.state}]`),
           status: document.querySelector('#status').textContent,
         }));
+        seen.board = { ...slow.stats, files: await slow.exists('/a.txt') ? 'a.txt there' : 'no a.txt' };
         throw new Error(`${e.message}; the panel: ${JSON.stringify(seen)}`);
       });
       const names = await listed(page, []);

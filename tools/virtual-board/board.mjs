@@ -27,7 +27,7 @@ export async function startBoard(opts = {}) {
     slowMs: 0, dropAfterBytes: null, invalidUtf8: false, resetDelayMs: 250, log: false, watchdogMs: 3000,
     instant: false, base: 'https://micropython.org/webrepl/', ...opts,
   };
-  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, emptyFrames: 0, gets: 0, puts: 0, outputBytes: 0 };
+  const stats = { sessions: 0, logins: 0, deniedLogins: 0, closeFrames: [], droppedInputBytes: 0, maxPendingInput: 0, pings: 0, emptyFrames: 0, gets: 0, puts: 0, outputBytes: 0, hardResets: 0 };
   const log = (...a) => o.log && console.error('[board]', ...a);
 
   // ----- the CPU (MicroPython in a worker) -----
@@ -107,6 +107,7 @@ export async function startBoard(opts = {}) {
     watchdog = setTimeout(async () => {
       if (Atomics.load(flag, 0) !== 1 || !busy) return;
       log('watchdog: hard reset');
+      stats.hardResets++;
       await worker.terminate();
       requests.forEach((r) => r(null));
       requests = new Map();

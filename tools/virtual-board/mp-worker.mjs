@@ -34,6 +34,9 @@ const OUTPUT_LIMIT = 64 * 1024;
 const BOARD_BYTES_PER_MS = 6 * 1024;
 let paceAt = 0;
 let mp;
+/** One byte into the REPL: the export itself (the package's replProcessChar goes through
+ * Module.ccall, which costs 4× as much per byte: a raw-paste script arrives a byte at a time). */
+let key = (c) => mp.replProcessChar(c);
 // Output collects here, flushed to the board's socket side every 16 KB or 10 ms.
 let out = new Uint8Array(FLUSH_BYTES * 2);
 let outLen = 0;
@@ -159,6 +162,8 @@ function hideLeftovers() {
 /** Starts the interpreter; `banner` keeps what it prints (a serial board shows it after a soft reset). */
 async function boot(files, banner = false) {
   mp = await loadMicroPython({ stdout, linebuffer: false });
+  const exported = mp._module?._mp_js_repl_process_char;
+  key = typeof exported === 'function' ? exported : (c) => mp.replProcessChar(c);
   // The package hands stdout over one byte per call (a Uint8Array each, through Emscripten's
   // TTY): 1 MB of prints cost 0.46 s that way. A board's UART or socket takes a whole buffer, so
   // the worker takes fd 1's writes whole (the same bytes, 0.07 s for 1 MB).
@@ -227,15 +232,15 @@ function pasteByte(c, more) {
     const { bytes, direct } = paste;
     paste = null;
     if (c === 3) {
-      if (direct) mp.replProcessChar(3); // drops what the raw REPL line holds
+      if (direct) key(3); // drops what the raw REPL line holds
       emit([...Buffer.from('\x04Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\nKeyboardInterrupt: \r\n\x04>')]);
       return true;
     }
     dropOk = 2; // the raw REPL's `OK`
     if (!direct) {
-      for (const b of Buffer.from(`exec(bytes.fromhex('${Buffer.from(bytes).toString('hex')}'))`)) mp.replProcessChar(b);
+      for (const b of Buffer.from(`exec(bytes.fromhex('${Buffer.from(bytes).toString('hex')}'))`)) key(b);
     }
-    mp.replProcessChar(4);
+    key(4);
     dropOk = 0;
     return true;
   }
@@ -243,9 +248,9 @@ function pasteByte(c, more) {
   // As a board's lexer takes each byte as it arrives, the script goes into the raw REPL's
   // line now; bytes 01/02 would be keys there, so such a script is run as exec() at the end.
   if (paste.direct && (c === 1 || c === 2)) {
-    mp.replProcessChar(3);
+    key(3);
     paste.direct = false;
-  } else if (paste.direct) mp.replProcessChar(c);
+  } else if (paste.direct) key(c);
   if (--paste.remain === 0) {
     emit([1]);
     // A board sends the `01` as soon as the window is read, not after the rest of the input.
@@ -267,7 +272,7 @@ parentPort.on('message', async (m) => {
         if (c === 1 && rawHead.length === 2 && rawHead[0] === 5) {
           const cmd = rawHead[1];
           rawHead = [];
-          mp.replProcessChar(3); // clears the raw line (prints nothing)
+          key(3); // clears the raw line (prints nothing)
           if (cmd === 0x41) {
             emit([0x52, 1, windowSize & 255, windowSize >> 8, 1]);
             paste = { bytes: [], remain: windowSize, direct: true };
@@ -288,7 +293,7 @@ parentPort.on('message', async (m) => {
       const fed = lineEditorByte(c);
       if (fed === null) continue;
       if (mode === 'friendly' && (fed === 1 || fed === 5)) captured = '';
-      const r = mp.replProcessChar(fed);
+      const r = key(fed);
       if (captured !== null) { noteMode(captured); captured = null; }
       if (r === 256 || (r & 0x100)) {
         flush();
@@ -298,7 +303,7 @@ parentPort.on('message', async (m) => {
         await boot(files, workerData.serial && !wasRaw);
         if (wasRaw && workerData.serial) {
           // A board soft-reset from the raw REPL comes back in the raw REPL (no banner).
-          mp.replProcessChar(1);
+          key(1);
           if (out[0] === 13 && out[1] === 10) { out.copyWithin(0, 2, outLen); outLen -= 2; }
           flush();
           mode = 'raw';

@@ -14,7 +14,10 @@
 //!   nothing more while it still parses the last write (the rest waits here, where waiting is
 //!   cheap). A fixed size would cap the terminal: 128 KB every 50 ms is 2.5 MB/s, while a board
 //!   prints up to 6 MB/s and xterm.js parses faster still;
-//! - when frames stop (a hidden tab draws none), writes everything once [`HIDDEN_MAX`] is pending.
+//! - when frames stop (a hidden tab draws none), writes everything once [`HIDDEN_MAX`] is pending;
+//! - once the output ends at a prompt (the board waits for input: the flood is over), writes it on
+//!   the next frame, not after the flood's spacing: the end of a long print and its `>>> ` show
+//!   up to [`FLOOD_MS`] sooner.
 //!
 //! Sans-I/O: the page tells it what arrived, what was written and parsed, and the time
 //! (milliseconds); it answers what to schedule and how many bytes to write.
@@ -74,6 +77,8 @@ pub struct Pacer {
     /// (bytes per millisecond, smoothed).
     timing: Option<(u64, usize)>,
     parse_rate: Option<u64>,
+    /// The pending output ends at a prompt: it goes on the next frame.
+    at_prompt: bool,
 }
 
 impl Pacer {
@@ -92,6 +97,19 @@ impl Pacer {
         if self.pending >= HIDDEN_MAX {
             return Wake::Now;
         }
+        self.arm(now)
+    }
+
+    /// The output so far ends at a prompt (the board waits for input): what is pending goes on
+    /// the next frame (or once the renderer has parsed its last write).
+    pub fn at_prompt(&mut self, now: u64) -> Wake {
+        self.at_prompt = true;
+        if self.pending == 0 || self.unparsed > 0 {
+            return Wake::Nothing;
+        }
+        // A wake-up arranged for the flood's spacing may still come: it then finds less or
+        // nothing to write.
+        self.armed = false;
         self.arm(now)
     }
 
@@ -143,6 +161,9 @@ impl Pacer {
     /// [`Pacer::parsed`]); returns what to arrange for the rest.
     pub fn wrote(&mut self, bytes: usize, now: u64) -> Wake {
         self.pending = self.pending.saturating_sub(bytes);
+        if self.pending == 0 {
+            self.at_prompt = false;
+        }
         if bytes > 0 {
             // Timed only when it is the one write in the renderer (its parse is then its own).
             self.timing = (self.unparsed == 0 && bytes >= MEASURE_MIN).then_some((now, bytes));
@@ -166,6 +187,7 @@ impl Pacer {
             FLOOD_MS
         };
         match since {
+            _ if self.at_prompt => Wake::Frame,
             Some(s) if s < spacing && self.pending.max(self.last_write) >= FLOOD_BYTES => {
                 Wake::After(spacing - s)
             }
@@ -231,6 +253,41 @@ mod tests {
         assert_eq!(p.wrote(1024, 66), Wake::Nothing);
         assert_eq!(p.parsed(67), Wake::Nothing);
         assert_eq!(p.arrived(10, 200), Wake::Frame);
+    }
+
+    #[test]
+    fn a_prompt_ends_the_flood_spacing() {
+        let mut p = Pacer::new();
+        assert_eq!(p.arrived(24 * 1024, 0), Wake::Frame);
+        assert_eq!(p.due(), 24 * 1024);
+        p.wrote(24 * 1024, 16);
+        p.parsed(20);
+        // The last lines wait out the flood's spacing…
+        assert_eq!(p.arrived(3000, 30), Wake::After(FLOOD_MS - 14));
+        // …until the prompt after them comes: then the next frame.
+        assert_eq!(p.arrived(4, 31), Wake::Nothing, "armed");
+        assert_eq!(p.at_prompt(31), Wake::Frame);
+        assert_eq!(p.due(), 3004);
+        assert_eq!(p.wrote(3004, 40), Wake::Nothing);
+        p.parsed(42);
+        // The prompt was written: the next flood is spaced again.
+        assert_eq!(p.arrived(24 * 1024, 50), Wake::After(FLOOD_MS - 10));
+    }
+
+    #[test]
+    fn a_prompt_while_the_renderer_parses_waits_for_the_parse() {
+        let mut p = Pacer::new();
+        p.arrived(24 * 1024, 0);
+        let n = p.due();
+        p.wrote(n, 0);
+        assert_eq!(p.arrived(100, 5), Wake::Nothing, "parsing");
+        assert_eq!(p.at_prompt(5), Wake::Nothing, "parsing");
+        assert_eq!(p.parsed(8), Wake::Frame, "not after the flood's spacing");
+        assert_eq!(
+            p.at_prompt(9),
+            Wake::Frame,
+            "a second prompt arms again (harmless)"
+        );
     }
 
     #[test]

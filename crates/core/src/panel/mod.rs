@@ -104,6 +104,9 @@ enum TransferWhat {
 struct UploadJob {
     target: String,
     size: u64,
+    /// The file's bytes, read and waiting for the batch's earlier files to be sent first.
+    read: Option<Vec<u8>>,
+    /// Its transfer, once sent.
     data: Option<TransferRef>,
 }
 

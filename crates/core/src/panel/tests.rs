@@ -194,6 +194,82 @@ fn a_bad_name_fails_its_row_and_the_rest_of_the_batch_goes_on() {
 }
 
 #[test]
+fn files_read_out_of_order_go_to_the_board_in_the_order_picked() {
+    let mut m = PanelModel::new();
+    let mut b = Fake::new(false);
+    let picked: Vec<(String, u64)> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| (n.to_string(), 1))
+        .collect();
+    let jobs: Vec<JobId> = m
+        .add_uploads(&b, "/", &picked)
+        .into_iter()
+        .map(|j| j.expect("a job"))
+        .collect();
+    // The browser finishes reading d, then b, then a, then c.
+    m.upload_read(&mut b, jobs[3], b"d".to_vec());
+    m.upload_read(&mut b, jobs[1], b"b".to_vec());
+    assert!(b.uploads.is_empty(), "a is still being read");
+    m.upload_read(&mut b, jobs[0], b"a".to_vec());
+    let sent: Vec<&str> = b.uploads.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(sent, vec!["/a", "/b"]);
+    m.upload_read(&mut b, jobs[2], b"c".to_vec());
+    let sent: Vec<&str> = b.uploads.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(sent, vec!["/a", "/b", "/c", "/d"]);
+    assert_eq!(b.uploads[3].1, b"d".to_vec());
+}
+
+#[test]
+fn an_unreadable_file_lets_the_later_ones_go() {
+    let mut m = PanelModel::new();
+    let mut b = Fake::new(false);
+    let jobs = m.add_uploads(&b, "/", &[("a".into(), 1), ("b".into(), 1)]);
+    let (a, bj) = (jobs[0].expect("a job"), jobs[1].expect("a job"));
+    m.upload_read(&mut b, bj, b"b".to_vec());
+    assert!(b.uploads.is_empty());
+    m.upload_unreadable(&mut b, a, "NotReadableError");
+    assert_eq!(b.uploads, vec![("/b".to_owned(), b"b".to_vec())]);
+    let s = shows(&mut m);
+    assert!(rows(&s)
+        .iter()
+        .any(|r| r.1 == RowState::Failed && r.2.contains("NotReadableError")));
+}
+
+#[test]
+fn cancel_ends_the_uploads_not_yet_sent_and_they_never_go() {
+    let mut m = PanelModel::new();
+    let mut b = Fake::new(false);
+    let jobs = m.add_uploads(
+        &b,
+        "/",
+        &[("a".into(), 1), ("b".into(), 1), ("c".into(), 1)],
+    );
+    let j: Vec<JobId> = jobs.into_iter().map(|j| j.expect("a job")).collect();
+    m.upload_read(&mut b, j[0], b"a".to_vec());
+    m.upload_read(&mut b, j[2], b"c".to_vec()); // waits for b
+    shows(&mut m);
+    m.cancel_unsent(&mut b);
+    // b (still being read) and c (waiting for it) end as cancelled; a is the backend's.
+    let s = shows(&mut m);
+    let ended: Vec<(JobId, RowState)> = rows(&s).into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        ended,
+        vec![(j[1], RowState::Failed), (j[2], RowState::Failed)]
+    );
+    m.upload_read(&mut b, j[1], b"b".to_vec());
+    assert_eq!(b.uploads.len(), 1, "only a went");
+    // a's end closes the batch: one failed… two cancelled, and the folder is listed again.
+    m.on_fs(&mut b, FsRef::Local(FsId(1)), FsState::Done(FsReply::Done));
+    let s = shows(&mut m);
+    assert!(
+        s.iter()
+            .any(|s| matches!(s, Show::Overall(o) if o.text == "1 of 3 files uploaded, 2 failed")),
+        "{s:?}"
+    );
+    assert_eq!(b.ops, vec![FsOp::List { dir: "/".into() }]);
+}
+
+#[test]
 fn a_download_shows_progress_then_saves_under_its_name() {
     let mut m = PanelModel::new();
     let mut b = Fake::new(false);

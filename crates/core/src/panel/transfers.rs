@@ -70,6 +70,7 @@ impl PanelModel {
                         UploadJob {
                             target,
                             size: *size,
+                            read: None,
                             data: None,
                         },
                     );
@@ -85,12 +86,45 @@ impl PanelModel {
         jobs
     }
 
-    /// The bytes of an upload's file were read: it goes to the board.
+    /// The bytes of an upload's file were read: it goes to the board once the files picked
+    /// before it have gone (the browser reads them in parallel and may finish in any order; the
+    /// board gets them in the user's order, so a Cancel stops the later ones).
     pub fn upload_read(&mut self, b: &mut dyn FilesBackend, job: JobId, data: Vec<u8>) {
-        let Some(target) = self.uploads.get(&job).map(|u| u.target.clone()) else {
+        let Some(u) = self.uploads.get_mut(&job) else {
             return;
         };
-        match b.upload(&target, data) {
+        u.read = Some(data);
+        self.send_read_uploads(b);
+    }
+
+    /// Sends the read uploads, oldest first, up to the first one still being read.
+    pub(super) fn send_read_uploads(&mut self, b: &mut dyn FilesBackend) {
+        for job in self.unsent_uploads() {
+            let Some(u) = self.uploads.get_mut(&job) else {
+                continue;
+            };
+            let Some(data) = u.read.take() else {
+                return;
+            };
+            let target = u.target.clone();
+            self.send_upload(b, job, &target, data);
+        }
+    }
+
+    /// The uploads not yet handed to the backend, oldest first.
+    fn unsent_uploads(&self) -> Vec<JobId> {
+        let mut jobs: Vec<JobId> = self
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.data.is_none())
+            .map(|(job, _)| *job)
+            .collect();
+        jobs.sort();
+        jobs
+    }
+
+    fn send_upload(&mut self, b: &mut dyn FilesBackend, job: JobId, target: &str, data: Vec<u8>) {
+        match b.upload(target, data) {
             Ok((end, data)) => {
                 self.row(job, RowState::Queued, "waiting…".into(), None);
                 self.owners.insert_fs(end, FsWhat::Upload(job));
@@ -103,11 +137,21 @@ impl PanelModel {
         }
     }
 
+    /// Cancel: the uploads not yet handed to the backend (still being read, or waiting for an
+    /// earlier file) end here; the page cancels the backend's waiting ones itself.
+    pub fn cancel_unsent(&mut self, b: &mut dyn FilesBackend) {
+        for job in self.unsent_uploads() {
+            self.upload_ended(Some(&mut *b), job, 0, Err("cancelled".into()));
+        }
+    }
+
     /// The browser could not read an upload's file.
     pub fn upload_unreadable(&mut self, b: &mut dyn FilesBackend, job: JobId, error: &str) {
         if self.uploads.contains_key(&job) {
             let why = format!("could not read the file: {error}");
-            self.upload_ended(Some(b), job, 0, Err(why));
+            self.upload_ended(Some(&mut *b), job, 0, Err(why));
+            // The files after it need not wait for it any more.
+            self.send_read_uploads(b);
         }
     }
 
