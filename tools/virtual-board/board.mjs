@@ -431,8 +431,9 @@ if (isMain) {
     else if (a === '--log') opts.log = true;
     else if (a === '--serial') opts.serial = args[++i];
     else if (a === '--baud') opts.baud = num(a, args[++i]);
+    else if (a === '--input-flow') opts.inputFlow = args[++i];
     else {
-      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--instant] [--base URL] [--log] [--serial PATH [--baud 115200|0] [--input-buffer 256]]\n  --serial: a USB serial board instead (serial.mjs): the REPL on a pseudo-terminal at PATH (socat), --baud 0 unthrottled\n  --instant: one write per frame and Nagle off (not how boards write; for speed tests of other things)\n  --base: where the page a plain GET returns loads webrepl_content.js from`);
+      console.error(`virtual board: unknown option ${a}\nusage: node tools/virtual-board/board.mjs [--host H] [--port 8266] [--password P] [--input-buffer N] [--slow-ms N] [--drop-after-bytes N] [--invalid-utf8] [--instant] [--base URL] [--log] [--serial PATH [--baud 115200|0] [--input-buffer 256] [--input-flow uart|usb]]\n  --serial: a USB serial board instead (serial.mjs): the REPL on a pseudo-terminal at PATH (socat), --baud 0 unthrottled; --input-flow uart (default: input that overflows is lost) or usb (native USB: held back)\n  --instant: one write per frame and Nagle off (not how boards write; for speed tests of other things)\n  --base: where the page a plain GET returns loads webrepl_content.js from`);
       process.exit(2);
     }
   }
@@ -442,9 +443,16 @@ if (isMain) {
   }
   if (opts.serial !== undefined) {
     const { startSerialBoard } = await import('./serial.mjs');
-    const board = await startSerialBoard({ link: opts.serial, baud: opts.baud ?? 115200, inputBuffer: opts.inputBuffer ?? 256, log: opts.log });
-    console.log(`virtual board: serial ${board.path} at ${opts.baud ?? 115200} baud, ${opts.inputBuffer ?? 256}-byte input buffer`);
-    const stop = async () => { await board.close(); process.exit(0); };
+    let board;
+    try {
+      board = await startSerialBoard({ link: opts.serial, baud: opts.baud ?? 115200, inputBuffer: opts.inputBuffer ?? 256, inputFlow: opts.inputFlow ?? 'uart', log: opts.log });
+    } catch (e) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    console.log(`virtual board: serial ${board.path} at ${opts.baud ?? 115200} baud, ${opts.inputBuffer ?? 256}-byte input buffer, ${opts.inputFlow ?? 'uart'} input flow`);
+    // On SIGTERM its counters, as one line (tests read how the input was held or lost).
+    const stop = async () => { console.log(`virtual board: stats ${JSON.stringify(board.stats)}`); await board.close(); process.exit(0); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   } else {

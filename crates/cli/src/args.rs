@@ -36,6 +36,20 @@ pub(crate) struct Conn {
     /// The serial port's baud rate.
     #[arg(long, default_value_t = 115200, requires = "port")]
     pub(crate) baud: u32,
+    /// How the board over --port takes input: usb (native USB, e.g. Pico, ESP32-S3: its USB
+    /// stack holds back what the REPL has no room for, so puts go as whole scripts), uart
+    /// (behind a USB–UART bridge chip: what overflows is lost, so puts go a raw-paste window
+    /// at a time), auto (by the port's USB vendor id; a port without ids counts as uart).
+    #[arg(long, value_enum, default_value_t = Flow::Auto, requires = "port")]
+    pub(crate) input_flow: Flow,
+}
+
+/// `--input-flow`: how a serial board takes input.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Auto,
+    Usb,
+    Uart,
 }
 
 impl Conn {

@@ -18,8 +18,12 @@ use crate::serial::{self, PortError, PortReader, PortWriter};
 pub enum Target {
     /// WebREPL at this URL (a board, or a proxy URL with the board in its path).
     WebRepl { url: BoardUrl, password: Password },
-    /// A USB serial port.
-    Serial { port: String, baud: u32 },
+    /// A USB serial port; how its board takes input (`None`: by its USB vendor id).
+    Serial {
+        port: String,
+        baud: u32,
+        flow: Option<webrepl_core::InputFlow>,
+    },
 }
 
 /// The connection's input side, either kind.
@@ -192,10 +196,13 @@ pub async fn run(
             let session = Session::new(config, Some(password), now());
             (AnyReader::Ws(r), AnyWriter::Ws(w), session, None)
         }
-        Target::Serial { port, baud } => {
+        Target::Serial { port, baud, flow } => {
             let (r, w) = serial::open(&port, baud)?;
+            let input_flow = flow.unwrap_or_else(|| {
+                webrepl_core::InputFlow::for_usb_vendor(serial::usb_vendor(&port))
+            });
             let config = SessionConfig {
-                input_flow: webrepl_core::InputFlow::for_usb_vendor(serial::usb_vendor(&port)),
+                input_flow,
                 ..SessionConfig::default()
             };
             let session = Session::new_stream(config, now());

@@ -2,9 +2,9 @@
 //! password, or the serial port.
 
 use std::io::IsTerminal;
-use webrepl_core::{parse_board_url, BoardUrl, Password};
+use webrepl_core::{parse_board_url, BoardUrl, InputFlow, Password};
 
-use crate::args::Conn;
+use crate::args::{Conn, Flow};
 use crate::{client, fail};
 
 /// Splits `HOST[:PORT]:PATH` (webrepl_cli.py's form).
@@ -42,9 +42,15 @@ pub(crate) fn connect_to(host: &str, conn: &Conn) -> client::Target {
         if conn.url.is_some() {
             fail(2, "give either --port or --url, not both");
         }
+        let flow = match conn.input_flow {
+            Flow::Auto => None,
+            Flow::Usb => Some(InputFlow::HeldByUsb),
+            Flow::Uart => Some(InputFlow::Windowed),
+        };
         return client::Target::Serial {
             port: port.clone(),
             baud: conn.baud,
+            flow,
         };
     }
     client::Target::WebRepl {

@@ -68,15 +68,7 @@ impl PortReader {
 pub fn usb_vendor(name: &str) -> Option<u16> {
     #[cfg(target_os = "linux")]
     {
-        // /dev/ttyACM0 → /sys/class/tty/ttyACM0/device: a USB interface, whose device (a level or
-        // two up) has idVendor.
-        let real = std::fs::canonicalize(name).ok()?;
-        let tty = real.file_name()?.to_str()?.to_owned();
-        let dev = std::fs::canonicalize(format!("/sys/class/tty/{tty}/device")).ok()?;
-        dev.ancestors().take(4).find_map(|dir| {
-            let text = std::fs::read_to_string(dir.join("idVendor")).ok()?;
-            u16::from_str_radix(text.trim(), 16).ok()
-        })
+        usb_vendor_in(std::path::Path::new("/sys"), name)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -89,6 +81,20 @@ pub fn usb_vendor(name: &str) -> Option<u16> {
                 _ => None,
             })
     }
+}
+
+/// Linux: port `name` (a device node, or a link to one such as /dev/serial/by-id/…) →
+/// `SYS/class/tty/ttyACM0/device`, a USB interface (or a USB–serial port below one), whose USB
+/// device a level or two up has `idVendor`.
+#[cfg(any(target_os = "linux", test))]
+fn usb_vendor_in(sys: &std::path::Path, name: &str) -> Option<u16> {
+    let real = std::fs::canonicalize(name).ok()?;
+    let tty = real.file_name()?.to_str()?.to_owned();
+    let dev = std::fs::canonicalize(sys.join("class/tty").join(tty).join("device")).ok()?;
+    dev.ancestors().take(4).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("idVendor")).ok()?;
+        u16::from_str_radix(text.trim(), 16).ok()
+    })
 }
 
 /// Opens `name` at `baud` (8N1, no flow control), drops stale input, starts the threads.
@@ -173,5 +179,60 @@ fn classify(name: &str, e: serialport::Error) -> PortError {
         }
         _ if lower.contains("busy") || lower.contains("in use") => PortError::Busy(name.into()),
         _ => PortError::Other(name.into(), text),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::usb_vendor_in;
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+
+    /// A sysfs tree as Linux lays it out for a Pico (cdc_acm: ttyACM0 under the interface) and
+    /// a CP2102 (usb-serial: ttyUSB0 under a port under the interface), and the device nodes.
+    fn tree(root: &Path) {
+        let devices = root.join("sys/devices/pci0000:00/usb1");
+        let acm = devices.join("1-1/1-1:1.0/tty/ttyACM0");
+        let usb = devices.join("1-2/1-2:1.0/ttyUSB0/tty/ttyUSB0");
+        for d in [&acm, &usb] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(devices.join("1-1/idVendor"), "2e8a\n").expect("write");
+        std::fs::write(devices.join("1-2/idVendor"), "10c4\n").expect("write");
+        symlink(devices.join("1-1/1-1:1.0"), acm.join("device")).expect("link");
+        symlink(devices.join("1-2/1-2:1.0/ttyUSB0"), usb.join("device")).expect("link");
+        let class = root.join("sys/class/tty");
+        std::fs::create_dir_all(&class).expect("mkdir");
+        symlink(&acm, class.join("ttyACM0")).expect("link");
+        symlink(&usb, class.join("ttyUSB0")).expect("link");
+        let dev = root.join("dev");
+        std::fs::create_dir_all(dev.join("serial/by-id")).expect("mkdir");
+        for n in ["ttyACM0", "ttyUSB0", "ttyS0"] {
+            std::fs::write(dev.join(n), "").expect("write");
+        }
+        symlink(
+            dev.join("ttyACM0"),
+            dev.join("serial/by-id/usb-MicroPython_Board-if00"),
+        )
+        .expect("link");
+    }
+
+    #[test]
+    fn the_vendor_id_comes_from_the_ports_usb_device() {
+        let root = std::env::temp_dir().join(format!("webrepl-sysfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        tree(&root);
+        let sys = root.join("sys");
+        let dev = |n: &str| root.join("dev").join(n).to_string_lossy().into_owned();
+        assert_eq!(usb_vendor_in(&sys, &dev("ttyACM0")), Some(0x2e8a));
+        assert_eq!(
+            usb_vendor_in(&sys, &dev("serial/by-id/usb-MicroPython_Board-if00")),
+            Some(0x2e8a)
+        );
+        assert_eq!(usb_vendor_in(&sys, &dev("ttyUSB0")), Some(0x10c4));
+        // A built-in UART (no USB device above it), a missing port: no ids.
+        assert_eq!(usb_vendor_in(&sys, &dev("ttyS0")), None);
+        assert_eq!(usb_vendor_in(&sys, &dev("ttyACM9")), None);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -40,24 +40,27 @@ fn run_and_a_binary_round_trip_unthrottled() {
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().any(|l| l.trim() == "2"), "{out}");
 
-    let data = noise(200_000, 7);
-    let up = tmp("up.bin");
-    let back = tmp("back.bin");
-    std::fs::write(&up, &data).expect("write");
-    let (code, out, err) = webrepl(&[
-        "put",
-        "--port",
-        p,
-        up.to_str().unwrap_or_default(),
-        ":/up.bin",
-    ]);
+    put_and_get_back(p, &noise(200_000, 7), &[], "up");
+}
+
+/// `webrepl put --port PORT FLOW… FILE :/NAME.bin` of `data`, then a get of it: both succeed
+/// and the bytes come back the same.
+fn put_and_get_back(port: &str, data: &[u8], flow: &[&str], name: &str) {
+    let up = tmp(&format!("{name}.bin"));
+    let back = tmp(&format!("{name}.back"));
+    let remote = format!(":/{name}.bin");
+    std::fs::write(&up, data).expect("write");
+    let mut args = vec!["put", "--port", port];
+    args.extend_from_slice(flow);
+    args.extend([up.to_str().unwrap_or_default(), remote.as_str()]);
+    let (code, out, err) = webrepl(&args);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("200000 bytes"), "{out}");
+    assert!(out.contains(&format!("{} bytes", data.len())), "{out}");
     let (code, out, err) = webrepl(&[
         "get",
         "--port",
-        p,
-        ":/up.bin",
+        port,
+        &remote,
         back.to_str().unwrap_or_default(),
     ]);
     assert_eq!(code, 0, "{out}{err}");
@@ -65,6 +68,46 @@ fn run_and_a_binary_round_trip_unthrottled() {
         std::fs::read(&back).expect("read back") == data,
         "the file came back different"
     );
+}
+
+/// A counter from the board's stats line (`{"name":N,…}`).
+fn stat(stats: &str, name: &str) -> u64 {
+    let key = format!("\"{name}\":");
+    let at = stats.find(&key).map(|i| i + key.len());
+    let digits: String = at
+        .map(|i| {
+            stats[i..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect()
+        })
+        .unwrap_or_default();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no {name} in {stats}"))
+}
+
+/// A 100 KB put to a native-USB board (its USB stack holds what its 256-byte buffer has no
+/// room for) with `flow` args; the board's stats after it.
+fn put_to_native_usb_board(name: &str, flow: &[&str]) -> String {
+    let path = tmp(name).to_string_lossy().into_owned();
+    let node = NodeBoard::serial_with(&path, 0, "usb");
+    put_and_get_back(&path, &noise(100_000, 11), flow, name);
+    node.stop_for_stats()
+}
+
+#[test]
+fn input_flow_usb_sends_whole_scripts_to_a_native_usb_board() {
+    // --input-flow usb: the scripts go whole, far past the board's 256-byte buffer (its USB
+    // stack holds the rest), and nothing is lost.
+    let held = put_to_native_usb_board("tty-usb-held", &["--input-flow", "usb"]);
+    assert_eq!(stat(&held, "droppedInputBytes"), 0, "{held}");
+    assert!(stat(&held, "mostHeldBytes") > 4096, "{held}");
+    // A pty has no USB ids: auto takes it for a UART and keeps to the raw-paste windows, which
+    // never overfill the buffer.
+    let windowed = put_to_native_usb_board("tty-usb-auto", &[]);
+    assert_eq!(stat(&windowed, "droppedInputBytes"), 0, "{windowed}");
+    assert_eq!(stat(&windowed, "mostHeldBytes"), 0, "{windowed}");
 }
 
 #[test]

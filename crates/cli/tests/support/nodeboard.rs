@@ -25,6 +25,8 @@ pub struct NodeBoard {
     child: Child,
     /// The line the board printed when it was ready.
     pub banner: String,
+    /// The rest of its stdout.
+    out: BufReader<std::process::ChildStdout>,
 }
 
 impl NodeBoard {
@@ -37,21 +39,50 @@ impl NodeBoard {
             .spawn()
             .expect("node runs the virtual board (npm ci first)");
         let mut banner = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut banner)
-            .expect("board started");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut banner).expect("board started");
         assert!(
             banner.contains("virtual board"),
             "board did not start: {banner}"
         );
-        NodeBoard { child, banner }
+        NodeBoard { child, banner, out }
+    }
+
+    /// Stops the board (SIGTERM) and returns the counters it prints then (a JSON object).
+    pub fn stop_for_stats(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let mut line = String::new();
+        while self.out.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(stats) = line.trim().strip_prefix("virtual board: stats ") {
+                return stats.to_owned();
+            }
+            line.clear();
+        }
+        panic!("the board printed no stats");
     }
 
     /// The board as a USB serial board on a pty at `path` (`baud` 0: unthrottled), with a
     /// 256-byte input buffer that loses what overflows.
     pub fn serial(path: &str, baud: u32) -> NodeBoard {
+        NodeBoard::serial_with(path, baud, "uart")
+    }
+
+    /// The same, taking input as `flow` says: "uart" (what overflows is lost) or "usb" (native
+    /// USB: held back).
+    pub fn serial_with(path: &str, baud: u32, flow: &str) -> NodeBoard {
         let baud = baud.to_string();
-        let args = ["--serial", path, "--baud", &baud, "--input-buffer", "256"];
+        let args = [
+            "--serial",
+            path,
+            "--baud",
+            &baud,
+            "--input-buffer",
+            "256",
+            "--input-flow",
+            flow,
+        ];
         let node = NodeBoard::start(&args);
         assert!(
             node.banner.contains("virtual board: serial"),
