@@ -212,9 +212,9 @@ impl Page {
             Next::Retry { delay_ms, .. }
             | Next::ReopenPort { delay_ms, .. }
             | Next::WaitForPort { delay_ms, .. } => {
-                // A missing board is looked for every second: said once, by `serial_lost`.
-                if !matches!(next, Next::WaitForPort { .. }) {
-                    self.term.borrow().notice(&next.notice());
+                // (A missing board is looked for every second: the supervisor says it once.)
+                if let Some(n) = next.terminal_notice() {
+                    self.term.borrow().notice(&n);
                 }
                 self.set_status_with("reconnecting", &next.status(), next.why());
                 self.show_message(next.why(), true);

@@ -4,7 +4,7 @@
 //! Edrys station whose config says `serial: true`.
 
 use std::rc::Rc;
-use webrepl_core::supervisor::{Link, Next};
+use webrepl_core::supervisor::Link;
 use webrepl_core::SessionConfig;
 
 use super::{storage, Page};
@@ -142,9 +142,6 @@ impl Page {
         wasm_bindgen_futures::spawn_local(async move {
             let there = matches!(serial::granted_port(true).await, Ok(Found::Port(_)));
             let next = p.sup.borrow_mut().usb_lost(there);
-            if matches!(next, Next::WaitForPort { .. }) {
-                p.term.borrow().notice(&next.notice());
-            }
             p.after_close(&next);
         });
     }

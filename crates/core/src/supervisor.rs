@@ -28,8 +28,14 @@ pub enum Next {
     /// The USB link was lost but its port is still there (the board's USB reset): open it
     /// again after `delay_ms`.
     ReopenPort { delay_ms: u64, why: String },
-    /// The USB board is away: look again after `delay_ms` (or when a port appears).
-    WaitForPort { delay_ms: u64, why: String },
+    /// The USB board is away: look again after `delay_ms` (or when a port appears). `tell`:
+    /// the terminal says so (when the link was just lost; not on each look again, nor when a
+    /// remembered board is simply not plugged in at a connect).
+    WaitForPort {
+        delay_ms: u64,
+        why: String,
+        tell: bool,
+    },
     /// Do not try again: the reason is final (wrong password, a bad address …).
     GiveUp { why: String },
 }
@@ -61,6 +67,15 @@ impl Next {
             ),
             Next::WaitForPort { why, .. } => format!("{why} (waiting for the board to come back)"),
             Next::GiveUp { why } => why.clone(),
+        }
+    }
+
+    /// What the terminal should say, if anything: once per lost link, not on every look for a
+    /// missing board.
+    pub fn terminal_notice(&self) -> Option<String> {
+        match self {
+            Next::Nothing | Next::WaitForPort { tell: false, .. } => None,
+            _ => Some(self.notice()),
         }
     }
 
@@ -165,6 +180,7 @@ impl Supervisor {
         Next::WaitForPort {
             delay_ms: PORT_POLL_MS,
             why: USB_LOST.into(),
+            tell: false,
         }
     }
 
@@ -185,6 +201,7 @@ impl Supervisor {
             Next::WaitForPort {
                 delay_ms: PORT_POLL_MS,
                 why: USB_LOST.into(),
+                tell: true,
             }
         }
     }
@@ -271,6 +288,15 @@ mod tests {
         assert!(gone
             .notice()
             .ends_with("(waiting for the board to come back)"));
+        assert_eq!(
+            gone.terminal_notice(),
+            Some(gone.notice()),
+            "said when lost"
+        );
+        // Looking again a second later (still unplugged): nothing more in the terminal.
+        let again = s.port_absent();
+        assert!(matches!(again, Next::WaitForPort { .. }));
+        assert_eq!(again.terminal_notice(), None);
         assert!(!gone.notice().contains("reconnecting in"));
         assert_eq!(s.timer_fired(), Some(Link::Serial));
         let reset = s.usb_lost(true);
