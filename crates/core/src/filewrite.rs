@@ -186,49 +186,28 @@ fn escape(b: u8, next: Option<u8>, text_only: bool, buf: &mut [u8; 4]) -> &[u8] 
 }
 
 #[cfg(test)]
+#[path = "../tests/common/bytes.rs"]
+mod test_bytes;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Evaluates the bytes literal of a data script as Python would.
+    /// Evaluates the bytes literal of a data script (`_w(b'…')\n`) as Python would; the
+    /// bytes it carries as they are must be none the lexer or the raw REPL would take.
     fn unescape(script: &[u8]) -> Vec<u8> {
         let body = &script[5..script.len() - 2];
-        let mut out = Vec::new();
         let mut i = 0;
         while i < body.len() {
-            if body[i] != b'\\' {
-                assert!(!matches!(body[i], 0..=4 | b'\r' | b'\n' | b'\''));
-                out.push(body[i]);
-                i += 1;
+            if body[i] == b'\\' {
+                i += 2; // the escape's first character; the rest are digits
                 continue;
             }
-            let c = body[i + 1];
-            i += 2;
-            out.push(match c {
-                b'r' => b'\r',
-                b'n' => b'\n',
-                b'\\' => b'\\',
-                b'\'' => b'\'',
-                b'x' => {
-                    let h = std::str::from_utf8(&body[i..i + 2]).unwrap();
-                    i += 2;
-                    u8::from_str_radix(h, 16).unwrap()
-                }
-                // Octal, up to three digits, as Python reads it.
-                b'0'..=b'7' => {
-                    let mut n = u32::from(c - b'0');
-                    let mut digits = 1;
-                    while digits < 3 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
-                        n = n * 8 + u32::from(body[i] - b'0');
-                        i += 1;
-                        digits += 1;
-                    }
-                    n as u8
-                }
-                _ => panic!("unknown escape"),
-            });
+            assert!(!matches!(body[i], 0..=4 | b'\r' | b'\n' | b'\''));
+            i += 1;
         }
-        out
+        test_bytes::unescape(body)
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! every size and at random places.
 
 use proptest::prelude::*;
+
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::{noise, unescape};
 use webrepl_core::{Event, Session, SessionConfig, TransferOutcome, Transmit};
 
 /// Enough of a MicroPython REPL for puts and gets: friendly prompt, raw REPL, raw-paste with a
@@ -101,44 +105,6 @@ impl Board {
     }
 }
 
-fn unescape(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] != b'\\' {
-            out.push(body[i]);
-            i += 1;
-            continue;
-        }
-        let c = body[i + 1];
-        i += 2;
-        out.push(match c {
-            b'r' => b'\r',
-            b'n' => b'\n',
-            b'x' => {
-                let v =
-                    u8::from_str_radix(std::str::from_utf8(&body[i..i + 2]).unwrap_or("zz"), 16)
-                        .expect("hex escape");
-                i += 2;
-                v
-            }
-            // Octal: one to three digits, as Python reads them.
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                let mut digits = 1;
-                while digits < 3 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
-                    v = v * 8 + u32::from(body[i] - b'0');
-                    i += 1;
-                    digits += 1;
-                }
-                v as u8
-            }
-            other => other,
-        });
-    }
-    out
-}
-
 /// Runs the session against the board, handing board output over in pieces cut by `cut`.
 fn exchange(data: &[u8], mut cut: impl FnMut() -> usize) -> Vec<u8> {
     let mut board = Board::default();
@@ -187,21 +153,9 @@ fn exchange(data: &[u8], mut cut: impl FnMut() -> usize) -> Vec<u8> {
     got.expect("the get finished")
 }
 
-fn noise(n: usize) -> Vec<u8> {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn put_and_get_survive_every_cut_size() {
-    let data = noise(9_000);
+    let data = noise(9_000, 0x2545_f491_4f6c_dd1d);
     for size in 1..=40 {
         assert!(exchange(&data, || size) == data, "cut size {size}");
     }

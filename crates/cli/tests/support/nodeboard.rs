@@ -7,6 +7,12 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+#[path = "../../../core/tests/common/bytes.rs"]
+mod bytes;
+/// Bytes that look random (shared with the core's tests).
+#[allow(unused_imports)]
+pub use bytes::noise;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_webrepl");
 
 pub fn root() -> PathBuf {
@@ -112,17 +118,4 @@ pub fn webrepl_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
-}
-
-/// Bytes that look random (xorshift: every byte value, in no pattern a literal could hide).
-pub fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
