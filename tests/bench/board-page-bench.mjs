@@ -4,6 +4,7 @@
 // on), loopback. Prints one table (tools/dev.sh bench).
 import { launch, startBoard, waitForTerminal, DIST, PASSWORD } from '../e2e/support.mjs';
 import { serveStatic } from '../../tools/static-server.mjs';
+import { printTable } from './table.mjs';
 
 const RUNS = 7;
 const env = await launch();
@@ -38,9 +39,4 @@ const rows = [
   [`board-served page: address bar → form ready, median of ${rest.length} more`, `${median(rest.map((r) => r.ready))} ms`, ''],
   [`board-served page: address bar → >>>, median of ${rest.length} more`, `${median(rest.map((r) => r.prompt))} ms (slowest ${Math.max(...rest.map((r) => r.prompt))} ms)`, '≤ 2 s'],
 ].map(([what, value, target]) => [what, 'faithful', value, target]);
-const heads = ['what', 'board', 'measured', 'target'];
-const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));
-const line = (r) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
-console.log(line(heads));
-console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+printTable(rows);

@@ -14,6 +14,7 @@ import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { spawn } from 'node:child_process';
 import { launch, openPage, connect, panelDownload, startBoard, closedPort, PASSWORD, DIST, ROOT } from '../e2e/support.mjs';
+import { printTable } from './table.mjs';
 
 const MB = 1024 * 1024;
 const rows = [];
@@ -112,14 +113,6 @@ const rate = (bytes, ms) => `${(bytes / MB / (ms / 1000)).toFixed(2)} MB/s (${ms
 const spread = (v) => `${rate(MB, median(v))}, range ${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)} ms`;
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function printTable() {
-  const heads = ['what', 'board', 'measured', 'target'];
-  const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));
-  const line = (r) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
-  console.log(line(heads));
-  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
-}
 
 const size = pageSize();
 row('page size (all files)', `${(size.raw / 1024).toFixed(0)} KB raw, ${(size.gz / 1024).toFixed(0)} KB gzipped`, '≤ 350 KB gzipped');
@@ -301,7 +294,7 @@ await board.close();
 // ----- the faithful board: two writes per frame, Nagle on -----
 if (process.env.BENCH_ONLY === 'instant') {
   await env.close();
-  printTable();
+  printTable(rows);
   process.exit(0);
 }
 boardKind = 'faithful';
@@ -458,4 +451,4 @@ proxy.kill();
 await real.close();
 await env.close();
 
-printTable();
+printTable(rows);

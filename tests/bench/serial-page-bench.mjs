@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { launch, waitForTerminal, ROOT } from '../e2e/support.mjs';
 import { startSerialBridge } from '../e2e/serial/bridge.mjs';
+import { printTable } from './table.mjs';
 
 const CONNECTS = 7;
 const SIZE = 100 * 1024;
@@ -117,9 +118,4 @@ for (const [baud, inputFlow] of kinds) {
   await env.close();
 }
 
-const heads = ['what', 'board', 'measured', 'target'];
-const w = heads.map((h, i) => Math.max(...rows.map((r) => String(r[i]).length), h.length));
-const fmt = (r) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
-console.log(fmt(heads));
-console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-for (const r of rows) console.log(fmt(r));
+printTable(rows);

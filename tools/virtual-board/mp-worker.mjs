@@ -36,7 +36,7 @@ let paceAt = 0;
 let mp;
 /** One byte into the REPL: the export itself (the package's replProcessChar goes through
  * Module.ccall, which costs 4× as much per byte: a raw-paste script arrives a byte at a time). */
-let key = (c) => mp.replProcessChar(c);
+let key = null; // set by boot()
 // Output collects here, flushed to the board's socket side every 16 KB or 10 ms.
 let out = new Uint8Array(FLUSH_BYTES * 2);
 let outLen = 0;
